@@ -1,0 +1,85 @@
+"""The command line of the server, shared by `polling serve` and `python -m server`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ._settings import ExecutorKind, Settings, hash_api_key
+
+KEYS_ENV = "POLLING_API_KEYS"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the server's flags to a parser."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind")
+    parser.add_argument(
+        "--db", default="pollstack-server.db", metavar="PATH", help="SQLite job store"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=f"an accepted API key (repeatable; also ${KEYS_ENV}, comma-separated)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=[kind.value for kind in ExecutorKind],
+        default=ExecutorKind.LOCAL.value,
+        help="where jobs run",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes of the local executor"
+    )
+    parser.add_argument(
+        "--log-level", default="info", help="uvicorn's log level (default info)"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings the parsed flags and the environment describe."""
+    keys = list(args.api_key)
+    keys += [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    extra: dict[str, object] = {}
+    if args.workers is not None:
+        extra["workers"] = args.workers
+    return Settings(
+        db_path=args.db,
+        api_key_hashes=frozenset(hash_api_key(k) for k in keys),
+        executor=ExecutorKind(args.executor),
+        **extra,  # type: ignore[arg-type]  # only `workers`, an int
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the app with uvicorn until interrupted.
+
+    Returns:
+        The exit status: 0, or 2 when no API key was given.
+    """
+    import uvicorn
+
+    from ._app import create_app
+
+    settings = settings_from_args(args)
+    if not settings.api_key_hashes:
+        sys.stderr.write(f"no API key: give --api-key KEY or set {KEYS_ENV}\n")
+        return 2
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m server`."""
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
