@@ -60,7 +60,7 @@ class TransientError(RequestError, ConnectionError):
 
 
 class RateLimited(RequestError):
-    """The job API answered 429; `retry_after` is its wait in seconds, if it gave one."""
+    """The job API answered 429; `retry_after` is the wait it asked for, seconds."""
 
     def __init__(
         self,

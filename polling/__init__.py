@@ -1,0 +1,88 @@
+"""Collect the results of many asynchronous jobs with as few requests as possible.
+
+The public surface: job and outcome types, the `JobAPI` and `PollStrategy`
+protocols, the `Poller` engine and its request budget, strategies by name, and the
+errors. The simulated job store and property-testing kit live in `polling.testing`.
+"""
+
+from ._api import Capabilities, FeedPage, JobAPI, RateLimit
+from ._budget import Backoff, Budget
+from ._engine import Poller
+from ._errors import (
+    AuthError,
+    CapabilityMissing,
+    ConfigError,
+    DeadlineExceeded,
+    PollingError,
+    ProtocolError,
+    RateLimited,
+    RejectedError,
+    RequestError,
+    TransientError,
+)
+from ._registry import (
+    available,
+    parse_spec,
+    strategy_from,
+    strategy_from_env,
+    strategy_from_toml,
+)
+from ._report import DelaySummary, Report
+from ._strategy import (
+    Board,
+    Check,
+    Decision,
+    Observation,
+    Poll,
+    PollStrategy,
+    Reply,
+    Submitted,
+    Tracked,
+)
+from ._types import JobId, JobState, JobStatus, Outcome, OutcomeKind, RequestKind
+from ._validate import fraction, positive, positive_int
+
+__all__ = [
+    "AuthError",
+    "Backoff",
+    "Board",
+    "Budget",
+    "Capabilities",
+    "CapabilityMissing",
+    "Check",
+    "ConfigError",
+    "Decision",
+    "DeadlineExceeded",
+    "DelaySummary",
+    "FeedPage",
+    "JobAPI",
+    "JobId",
+    "JobState",
+    "JobStatus",
+    "Observation",
+    "Outcome",
+    "OutcomeKind",
+    "Poll",
+    "PollStrategy",
+    "Poller",
+    "PollingError",
+    "ProtocolError",
+    "RateLimit",
+    "RateLimited",
+    "RejectedError",
+    "Reply",
+    "Report",
+    "RequestError",
+    "RequestKind",
+    "Submitted",
+    "Tracked",
+    "TransientError",
+    "available",
+    "fraction",
+    "parse_spec",
+    "positive",
+    "positive_int",
+    "strategy_from",
+    "strategy_from_env",
+    "strategy_from_toml",
+]

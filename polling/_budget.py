@@ -1,0 +1,188 @@
+"""The request budget: the one place every request passes through.
+
+It bounds requests in flight, paces them to a rate, holds every request back while
+the API has asked for a pause, and retries transient failures with capped
+exponential backoff and full jitter.
+
+The pacing is written here rather than taken from a rate-limit library: those
+(`limits` among them) answer "may I, now?" for a server, while a client needs "when
+may I?" for many waiting callers at once, on whatever clock anyio runs on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+import attrs
+
+from ._api import RateLimit
+from ._errors import ConfigError, RateLimited, TransientError
+from ._types import RequestKind
+
+log = logging.getLogger("polling")
+
+T = TypeVar("T")
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen
+class Backoff:
+    """Capped exponential backoff with full jitter.
+
+    The n-th retry waits a uniformly random time between 0 and
+    `min(cap, initial * 2**n)`: spreading retries over the whole window keeps many
+    clients that failed together from retrying together.
+    """
+
+    initial: float = attrs.field(default=0.5, validator=_positive)
+    cap: float = attrs.field(default=30.0, validator=_positive)
+    attempts: int = attrs.field(default=10, validator=_positive)
+    """The most times one request is sent; after that its error is raised."""
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        """How long to wait before retry number `retry` (0 for the first)."""
+        return rng.uniform(0.0, min(self.cap, self.initial * 2.0**retry))
+
+
+@attrs.define
+class Budget:
+    """Bounds, paces and retries every request of one run.
+
+    Args:
+        max_in_flight: The most requests on their way at once; None for no limit.
+        rate: The pace to keep; None for none.
+        backoff: How transient failures and rate-limit answers are retried.
+        max_pause: The longest pause a `Retry-After` may impose, seconds; a longer,
+            negative or missing one falls back to the backoff.
+        rng: The source of jitter, injected so that a seeded run repeats.
+    """
+
+    max_in_flight: int | None = 100
+    rate: RateLimit | None = None
+    backoff: Backoff = attrs.Factory(Backoff)
+    max_pause: float = 120.0
+    rng: random.Random = attrs.Factory(random.Random)
+    sent: Counter[RequestKind] = attrs.field(init=False, factory=Counter)
+    retries: int = attrs.field(init=False, default=0)
+    rejected: int = attrs.field(init=False, default=0)
+    resume_at: float = attrs.field(init=False, default=-math.inf)
+    _limiter: anyio.CapacityLimiter | None = attrs.field(init=False, default=None)
+    _next_slot: float = attrs.field(init=False, default=-math.inf)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ConfigError(
+                f"max_in_flight must be at least 1, got {self.max_in_flight!r}"
+            )
+        if self.max_in_flight is not None:
+            self._limiter = anyio.CapacityLimiter(self.max_in_flight)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests on their way now (only counted when there is a limit)."""
+        return 0 if self._limiter is None else self._limiter.borrowed_tokens
+
+    async def call(
+        self,
+        kind: RequestKind,
+        send: Callable[[], Awaitable[T]],
+        *,
+        retry_sent: bool = True,
+    ) -> T:
+        """Send one request through the budget and return its answer.
+
+        Args:
+            kind: What the request is, for the counts.
+            send: Sends the request once.
+            retry_sent: Whether a request that may have reached the API can be sent
+                again; False for a submit without an idempotency key.
+
+        Raises:
+            TransientError: The failure persisted through every attempt, or the
+                request may have been received and `retry_sent` is False.
+            RateLimited: The API kept refusing through every attempt.
+        """
+        for attempt in range(self.backoff.attempts):
+            try:
+                return await self._send_once(kind, send)
+            except RateLimited as error:
+                self.rejected += 1
+                self._pause(error.retry_after, attempt)
+                if attempt + 1 == self.backoff.attempts:
+                    raise
+            except TransientError as error:
+                if (error.sent and not retry_sent) or (
+                    attempt + 1 == self.backoff.attempts
+                ):
+                    raise
+                delay = self.backoff.delay(attempt, self.rng)
+                log.debug("retrying %s in %.2fs after %s", kind.value, delay, error)
+                await anyio.sleep(delay)
+            self.retries += 1
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def pause_until(self, when: float) -> None:
+        """Hold every request back until `when`: the latest word from the API wins."""
+        self.resume_at = when
+
+    async def _send_once(
+        self, kind: RequestKind, send: Callable[[], Awaitable[T]]
+    ) -> T:
+        if self._limiter is None:
+            await self._wait_turn()
+            self.sent[kind] += 1
+            return await send()
+        async with self._limiter:
+            await self._wait_turn()
+            self.sent[kind] += 1
+            return await send()
+
+    async def _wait_turn(self) -> None:
+        """Wait out any pause the API asked for, then for a slot in the pace."""
+        while True:
+            now = anyio.current_time()
+            if now < self.resume_at:
+                await anyio.sleep_until(self.resume_at)
+                continue
+            slot = self._reserve_slot(now)
+            if slot > now:
+                await anyio.sleep_until(slot)
+            if anyio.current_time() >= self.resume_at:
+                return
+
+    def _reserve_slot(self, now: float) -> float:
+        """The time this request may go, under the rate and burst.
+
+        Slots are handed out in order, one interval apart, and a caller may run
+        ahead of the schedule by at most `burst - 1` intervals: the generic cell
+        rate algorithm, which needs one number of state.
+        """
+        if self.rate is None:
+            return now
+        interval = 1.0 / self.rate.per_second
+        earliest = max(self._next_slot, now - (self.rate.burst - 1) * interval)
+        self._next_slot = earliest + interval
+        return max(now, earliest)
+
+    def _pause(self, retry_after: float | None, attempt: int) -> None:
+        usable = (
+            retry_after is not None
+            and math.isfinite(retry_after)
+            and 0 <= retry_after <= self.max_pause
+        )
+        wait = retry_after if usable else self.backoff.delay(attempt, self.rng)
+        assert wait is not None
+        now = anyio.current_time()
+        if not self.resume_at > now:
+            log.warning("rate limited: pausing every request for %.2fs", wait)
+        self.pause_until(now + wait)

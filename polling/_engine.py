@@ -1,0 +1,677 @@
+"""The poller engine: submits jobs, performs what the strategy decides, ends every job.
+
+One task runs the loop: it shows the strategy the board, sends the checks it asks
+for to a pool of workers, and applies every answer. Only the loop changes the board,
+so nothing on it needs a lock. Workers and submitters talk to the loop through one
+unbounded channel of events; bounded work comes from the worker pool, which never
+exceeds the in-flight limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import random
+import sys
+import uuid
+from array import array
+from collections import Counter
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Sequence,
+    Sized,
+)
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from tqdm import tqdm
+
+from ._api import JobAPI, RateLimit
+from ._budget import Backoff, Budget
+from ._errors import (
+    AuthError,
+    CapabilityMissing,
+    ConfigError,
+    PollingError,
+    RejectedError,
+    RequestError,
+    TransientError,
+)
+from ._report import DelaySummary, Report
+from ._strategy import Board, Check, Poll, PollStrategy, Reply, Submitted, Tracked
+from ._types import (
+    JobId,
+    JobState,
+    JobStatus,
+    Outcome,
+    OutcomeKind,
+    RequestKind,
+    outcome_kind_of,
+)
+
+log = logging.getLogger("polling")
+
+_BATCH_SUBMITTERS = 4
+"""Batch submits sent at once: enough to hide the round trip, few enough to pace."""
+
+_ARRIVAL_BUFFER = 1000
+"""Requests from an async iterable read ahead of the submitters, at most."""
+
+_UNLIMITED_SUBMITTERS = 100
+"""Single submits sent at once when nothing else limits them."""
+
+_RATE_MARGIN = 0.95
+"""The share of a declared rate limit the client uses, so it stays under it."""
+
+
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not value > 0:
+        raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen
+class _Done:
+    """An outcome reached outside the loop (a submit that failed)."""
+
+    outcome: Outcome
+
+
+@attrs.frozen
+class _SubmitFinished:
+    pass
+
+
+_Event = Submitted | Reply | _Done | _SubmitFinished
+
+
+@attrs.define
+class Poller:
+    """Collects the outcomes of many jobs from one job API with one strategy.
+
+    Args:
+        api: The job API.
+        strategy: How to poll; see `polling.strategy_from` to pick one by name.
+        deadline: Seconds from the start of a run after which every job still
+            unfinished ends as `timed_out`; None waits as long as it takes.
+        max_in_flight: The most requests on their way at once, unless the strategy
+            sets its own; None for no limit.
+        rate: The pace to keep; by default a little under the API's declared limit.
+        backoff: How transient failures and 429s are retried.
+        progress: Show tqdm progress bars; by default only on a terminal.
+        seed: Seeds the jitter and the idempotency keys, so that a run repeats.
+    """
+
+    api: JobAPI
+    strategy: PollStrategy
+    deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
+    max_in_flight: int | None = attrs.field(default=100, validator=_positive_or_none)
+    rate: RateLimit | None = None
+    backoff: Backoff = attrs.Factory(Backoff)
+    progress: bool | None = None
+    seed: int | None = None
+    report: Report | None = attrs.field(init=False, default=None)
+    """The report of the latest run that finished."""
+
+    @asynccontextmanager
+    async def stream(
+        self, requests: Iterable[Any] | AsyncIterable[Any]
+    ) -> AsyncIterator[MemoryObjectReceiveStream[Outcome]]:
+        """Submit `requests` and yield each job's outcome as soon as it is known.
+
+        Use as `async with poller.stream(requests) as outcomes: async for ...`.
+        `requests` is read lazily, so a generator of a million requests is fine.
+        """
+        async with self._open(requests, attach=False) as outcomes:
+            yield outcomes
+
+    @asynccontextmanager
+    async def stream_jobs(
+        self, job_ids: Iterable[JobId]
+    ) -> AsyncIterator[MemoryObjectReceiveStream[Outcome]]:
+        """Like `stream`, for jobs already submitted: poll these ids."""
+        async with self._open(job_ids, attach=True) as outcomes:
+            yield outcomes
+
+    async def collect(
+        self, requests: Iterable[Any] | AsyncIterable[Any]
+    ) -> list[Outcome]:
+        """Submit `requests` and return every outcome, in input order."""
+        async with self.stream(requests) as outcomes:
+            return _in_input_order([outcome async for outcome in outcomes])
+
+    async def collect_jobs(self, job_ids: Iterable[JobId]) -> list[Outcome]:
+        """Poll jobs already submitted and return their outcomes, in input order."""
+        async with self.stream_jobs(job_ids) as outcomes:
+            return _in_input_order([outcome async for outcome in outcomes])
+
+    def collect_sync(
+        self, requests: Iterable[Any], *, backend: str = "asyncio"
+    ) -> list[Outcome]:
+        """`collect` for scripts and notebooks: runs its own event loop."""
+        return anyio.run(self.collect, requests, backend=backend)
+
+    @asynccontextmanager
+    async def _open(
+        self, items: Iterable[Any] | AsyncIterable[Any], *, attach: bool
+    ) -> AsyncIterator[MemoryObjectReceiveStream[Outcome]]:
+        send, receive = anyio.create_memory_object_stream[Outcome](math.inf)
+        run = _Run(self, send)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(run.run, items, attach)
+                with receive:
+                    yield receive
+                    # The caller stopped reading early: end the run with it.
+                    group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            raise _sole_polling_error(group_error) from None
+        self.report = run.report()
+
+
+def _in_input_order(outcomes: list[Outcome]) -> list[Outcome]:
+    return sorted(outcomes, key=lambda outcome: outcome.index)
+
+
+def _sole_polling_error(group: BaseExceptionGroup) -> BaseException:
+    """Unwrap a task group's error so that callers catch `AuthError`, not a group."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    polling_errors = [e for e in leaves if isinstance(e, PollingError)]
+    if len(polling_errors) == 1:
+        return polling_errors[0]
+    return group
+
+
+class _Source:
+    """The caller's requests, numbered and read lazily, a few at a time.
+
+    A plain iterable is read as submitters need it. An async iterable (requests
+    that arrive over time) is read by a task into a small buffer, so that a batch
+    takes what has arrived instead of waiting for a full one.
+    """
+
+    def __init__(self, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        self.count = 0
+        self._plain: Iterator[Any] | None = None
+        self._async: AsyncIterable[Any] | None = None
+        if isinstance(items, AsyncIterable):
+            self._async = items
+        else:
+            self._plain = iter(items)
+        send, self._arrived = anyio.create_memory_object_stream[Any](_ARRIVAL_BUFFER)
+        self._arrive = send
+
+    async def read_arrivals(self) -> None:
+        """Move an async iterable's requests into the buffer as they come."""
+        async with self._arrive:
+            if self._async is not None:
+                async for item in self._async:
+                    await self._arrive.send(item)
+
+    async def take(self, most: int) -> list[tuple[int, Any]]:
+        """Up to `most` requests with their input positions; empty at the end."""
+        if self._plain is not None:
+            items = list(itertools.islice(self._plain, most))
+        else:
+            try:
+                items = [await self._arrived.receive()]
+            except anyio.EndOfStream:
+                return []
+            while len(items) < most:
+                try:
+                    items.append(self._arrived.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+        first = self.count
+        self.count += len(items)
+        return list(enumerate(items, start=first))
+
+    def rest(self) -> Iterator[tuple[int, Any]]:
+        """What was never taken: the rest of a plain iterable, or of the buffer."""
+        if self._plain is not None:
+            left = self._plain
+        else:
+            left = iter(self._drain_buffer())
+        for item in left:
+            yield self.count, item
+            self.count += 1
+
+    def _drain_buffer(self) -> list[Any]:
+        items = []
+        while True:
+            try:
+                items.append(self._arrived.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                return items
+
+
+class _Run:
+    """The state of one run; lives as long as `Poller.stream`."""
+
+    def __init__(self, poller: Poller, outcomes: MemoryObjectSendStream[Outcome]):
+        self.poller = poller
+        self.api = poller.api
+        self.strategy = poller.strategy
+        self.outcomes = outcomes
+        caps = self.api.capabilities
+        self.board = Board(capabilities=caps)
+        limit = getattr(self.strategy, "max_in_flight", poller.max_in_flight)
+        self.limit = limit
+        self.budget = Budget(
+            max_in_flight=limit,
+            rate=poller.rate or _paced(caps.rate_limit),
+            backoff=poller.backoff,
+            rng=random.Random(poller.seed),
+        )
+        self.key_rng = random.Random(poller.seed)
+        self.events_in, self.events = anyio.create_memory_object_stream[_Event](
+            math.inf
+        )
+        self.work_in, self.work = anyio.create_memory_object_stream[Check](math.inf)
+        self.workers = 0
+        self.busy = 0
+        self.queued = 0
+        self.given = 0
+        self.ended: Counter[OutcomeKind] = Counter()
+        self.delays = array("d")
+        self.started = anyio.current_time()
+        self.finished = self.started
+        self.submits_open: set[int] = set()
+        self.progress = _Progress(False, None)
+
+    async def run(
+        self, items: Iterable[Any] | AsyncIterable[Any], attach: bool
+    ) -> None:
+        """Submit and poll until every job has its outcome or the deadline passes."""
+        source = _Source(items)
+        total = len(items) if isinstance(items, Sized) else None
+        self.progress = _Progress(self.poller.progress, total)
+        poll = self.strategy.start(self.board)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(source.read_arrivals)
+                group.start_soon(self._feed_jobs, source, attach)
+                with anyio.move_on_after(self.poller.deadline or math.inf):
+                    await self._loop(poll, group)
+                group.cancel_scope.cancel()
+            self._time_out_the_rest(source)
+        finally:
+            self.finished = anyio.current_time()
+            self.progress.close()
+            self.outcomes.close()
+        log.info(
+            "run finished: %d jobs in %.2fs, %d requests",
+            self.given,
+            self.finished - self.started,
+            sum(self.budget.sent.values()),
+        )
+
+    def report(self) -> Report:
+        """The report of this run."""
+        return Report(
+            requests=dict(self.budget.sent),
+            retries=self.budget.retries,
+            rejected=self.budget.rejected,
+            outcomes=dict(self.ended),
+            delay=DelaySummary.of(self.delays),
+            wall_time=self.finished - self.started,
+        )
+
+    async def _loop(self, poll: Poll, group: TaskGroup) -> None:
+        board = self.board
+        while board.submitting or board.pending:
+            board.now = anyio.current_time()
+            board.server_now = self.api.clock()
+            board.retry_at = self.budget.resume_at
+            decision = poll.decide(board)
+            for check in decision.checks:
+                self._dispatch(check, group)
+            asleep = decision.wake_at is None
+            stalled = asleep and not (board.in_flight or board.submitting)
+            if stalled:
+                raise ConfigError(
+                    f"strategy {self.strategy!r} sent nothing and set no time "
+                    "to be asked again: the run would never end"
+                )
+            with anyio.move_on_after(
+                math.inf if decision.wake_at is None else decision.wake_at - board.now
+            ):
+                event = await self.events.receive()
+                self._apply(event, poll)
+                while True:
+                    try:
+                        event = self.events.receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    self._apply(event, poll)
+
+    def _dispatch(self, check: Check, group: TaskGroup) -> None:
+        for job_id in check.job_ids:
+            tracked = self.board.pending.get(job_id)
+            if tracked is not None:
+                tracked.in_flight += 1
+        self.board.in_flight += 1
+        self.queued += 1
+        self.work_in.send_nowait(check)
+        idle = self.workers - self.busy
+        if idle < self.queued and (self.limit is None or self.workers < self.limit):
+            self.workers += 1
+            group.start_soon(self._work)
+
+    async def _work(self) -> None:
+        async for check in self.work:
+            self.queued -= 1
+            self.busy += 1
+            reply = await self._perform(check)
+            self.busy -= 1
+            self.events_in.send_nowait(reply)
+
+    async def _perform(self, check: Check) -> Reply:
+        sent_at = anyio.current_time()
+        try:
+            states, cursor = await self._ask(check)
+        except AuthError:
+            raise
+        except (RequestError, PollingError) as error:
+            log.debug("%s failed: %s", check.kind.value, error)
+            return Reply(check, sent_at, anyio.current_time(), error=error)
+        return Reply(check, sent_at, anyio.current_time(), states, cursor)
+
+    async def _ask(self, check: Check) -> tuple[dict[JobId, JobState], str | None]:
+        api, call, ids = self.api, self.budget.call, check.job_ids
+        if check.kind is RequestKind.GET:
+            state = await call(RequestKind.GET, lambda: api.get(ids[0]))
+            return {ids[0]: state}, None
+        if check.kind is RequestKind.BATCH_STATUS:
+            return await call(check.kind, lambda: api.status_many(ids)), None
+        if check.kind is RequestKind.WAIT:
+            return await call(
+                check.kind, lambda: api.status_many(ids, wait=check.wait)
+            ), None
+        if check.kind is RequestKind.BATCH_RESULTS:
+            return await call(check.kind, lambda: api.results_many(ids)), None
+        caps = self.board.capabilities
+        page = await call(
+            RequestKind.FEED,
+            lambda: api.feed(
+                check.cursor,
+                limit=caps.feed or 1,
+                wait=check.wait or caps.feed_wait or 0.0,
+            ),
+        )
+        return {state.job_id: state for state in page.jobs}, page.cursor
+
+    def _apply(self, event: _Event, poll: Poll) -> None:
+        if isinstance(event, Reply):
+            self._apply_reply(event)
+        elif isinstance(event, Submitted):
+            now = anyio.current_time()
+            for job_id in event.job_ids:
+                self.board.pending[job_id] = Tracked(job_id, self.given, now)
+                self.given += 1
+            self.progress.submitted(len(event.job_ids))
+        elif isinstance(event, _Done):
+            self.given += 1
+            self._emit(event.outcome)
+            return
+        else:
+            self.board.submitting = False
+            return
+        poll.observe(event, self.board)
+
+    def _apply_reply(self, reply: Reply) -> None:
+        board = self.board
+        board.in_flight -= 1
+        for job_id in reply.check.job_ids:
+            tracked = board.pending.get(job_id)
+            if tracked is not None:
+                tracked.in_flight -= 1
+        if isinstance(reply.error, CapabilityMissing):
+            self._learn_missing(reply.check.kind)
+        if reply.error is not None:
+            return
+        for job_id, state in reply.states.items():
+            tracked = board.pending.get(job_id)
+            if tracked is not None:
+                self._note(tracked, state, reply.received_at)
+        if reply.check.kind is not RequestKind.FEED:
+            self._fail_the_left_out(reply)
+
+    def _learn_missing(self, kind: RequestKind) -> None:
+        caps = self.board.capabilities
+        if caps.has(kind):
+            log.warning(
+                "the job API has no %s requests; falling back without them",
+                kind.value,
+            )
+            self.board.capabilities = caps.without(kind)
+
+    def _note(self, tracked: Tracked, state: JobState, received_at: float) -> None:
+        tracked.last_checked = received_at
+        tracked.checks += 1
+        tracked.status = state.status
+        tracked.started_at = state.started_at or tracked.started_at
+        tracked.completed_at = state.completed_at or tracked.completed_at
+        if not state.status.is_terminal:
+            return
+        if state.status is JobStatus.COMPLETED and not state.has_result:
+            return
+        self._resolve(tracked, state)
+
+    def _fail_the_left_out(self, reply: Reply) -> None:
+        """A reply that leaves out a job it was asked about fails that job.
+
+        Waiting on would never end: the same question would get the same answer.
+        """
+        for job_id in reply.check.job_ids:
+            if job_id in reply.states or job_id not in self.board.pending:
+                continue
+            tracked = self.board.pending[job_id]
+            message = f"the {reply.check.kind.value} reply left out job {job_id}"
+            log.warning("%s", message)
+            self._end(tracked, OutcomeKind.FAILED, error=message)
+
+    def _resolve(self, tracked: Tracked, state: JobState) -> None:
+        kind = outcome_kind_of(state.status)
+        if state.completed_at is not None:
+            self.delays.append(max(0.0, self.api.clock() - state.completed_at))
+        self._end(
+            tracked,
+            kind,
+            result=state.result,
+            error=state.error,
+            completed_at=state.completed_at,
+        )
+
+    def _end(
+        self,
+        tracked: Tracked,
+        kind: OutcomeKind,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        completed_at: float | None = None,
+    ) -> None:
+        del self.board.pending[tracked.job_id]
+        outcome = Outcome(
+            tracked.index, tracked.job_id, kind, result, error, completed_at
+        )
+        self._emit(outcome)
+
+    def _emit(self, outcome: Outcome) -> None:
+        self.ended[outcome.kind] += 1
+        self.progress.collected()
+        self.outcomes.send_nowait(outcome)
+
+    def _time_out_the_rest(self, source: _Source) -> None:
+        """End every job without an outcome as timed out, submitted or not."""
+        cut_off = list(self.board.pending.values())
+        for tracked in cut_off:
+            self._end(tracked, OutcomeKind.TIMED_OUT, error="the deadline passed")
+        for index in sorted(self.submits_open):
+            self._emit(
+                Outcome(
+                    index,
+                    None,
+                    OutcomeKind.TIMED_OUT,
+                    error="the deadline passed before the submit was answered",
+                )
+            )
+        for index, _ in source.rest():
+            self._emit(
+                Outcome(
+                    index,
+                    None,
+                    OutcomeKind.TIMED_OUT,
+                    error="the deadline passed before the job was submitted",
+                )
+            )
+        if cut_off:
+            log.warning(
+                "deadline passed: %d jobs timed out, first %s",
+                len(cut_off),
+                cut_off[0].job_id,
+            )
+
+    async def _feed_jobs(self, source: _Source, attach: bool) -> None:
+        if attach:
+            while taken := await source.take(_ARRIVAL_BUFFER):
+                job_ids = tuple(JobId(job_id) for _, job_id in taken)
+                self.events_in.send_nowait(Submitted(job_ids))
+        else:
+            await self._submit_all(source)
+        self.events_in.send_nowait(_SubmitFinished())
+
+    async def _submit_all(self, source: _Source) -> None:
+        batch = getattr(self.strategy, "submit_batch", True)
+        async with anyio.create_task_group() as group:
+            if batch and self.board.capabilities.batch_submit:
+                for _ in range(_BATCH_SUBMITTERS):
+                    group.start_soon(self._submit_batches, source)
+            else:
+                for _ in range(self.limit or _UNLIMITED_SUBMITTERS):
+                    group.start_soon(self._submit_singly, source)
+
+    async def _submit_batches(self, source: _Source) -> None:
+        while size := self.board.capabilities.batch_submit:
+            chunk = await source.take(size)
+            if not chunk:
+                return
+            indices = [index for index, _ in chunk]
+            self.submits_open.update(indices)
+            try:
+                await self._submit_chunk(chunk)
+            except CapabilityMissing:
+                self._learn_missing(RequestKind.BATCH_SUBMIT)
+                for item in chunk:
+                    await self._submit_one(*item)
+            self.submits_open.difference_update(indices)
+        await self._submit_singly(source)
+
+    async def _submit_chunk(self, chunk: Sequence[tuple[int, Any]]) -> None:
+        keys = [self._idempotency_key() for _ in chunk]
+        requests = [request for _, request in chunk]
+        retry_sent = self.board.capabilities.idempotent_submit
+        try:
+            job_ids = await self.budget.call(
+                RequestKind.BATCH_SUBMIT,
+                lambda: self.api.submit_many(requests, idempotency_keys=keys),
+                retry_sent=retry_sent,
+            )
+        except CapabilityMissing:
+            raise
+        except AuthError:
+            raise
+        except RequestError as error:
+            for index, _ in chunk:
+                self._submit_failed(index, error)
+            return
+        if len(job_ids) != len(chunk):
+            raise RejectedError(
+                f"batch submit of {len(chunk)} jobs returned {len(job_ids)} ids",
+                kind=RequestKind.BATCH_SUBMIT,
+            )
+        self.events_in.send_nowait(Submitted(tuple(job_ids)))
+
+    async def _submit_singly(self, source: _Source) -> None:
+        while taken := await source.take(1):
+            [(index, request)] = taken
+            self.submits_open.add(index)
+            await self._submit_one(index, request)
+            self.submits_open.discard(index)
+
+    async def _submit_one(self, index: int, request: Any) -> None:
+        key = self._idempotency_key()
+        try:
+            job_id = await self.budget.call(
+                RequestKind.SUBMIT,
+                lambda: self.api.submit(request, idempotency_key=key),
+                retry_sent=key is not None,
+            )
+        except AuthError:
+            raise
+        except RequestError as error:
+            self._submit_failed(index, error)
+            return
+        self.events_in.send_nowait(Submitted((job_id,)))
+
+    def _submit_failed(self, index: int, error: RequestError) -> None:
+        # A transient failure after the request went out may have created the job:
+        # without an idempotency key there is no safe retry, and no way to know.
+        unsure = isinstance(error, TransientError) and error.sent
+        kind = OutcomeKind.UNKNOWN if unsure else OutcomeKind.FAILED
+        log.warning("submit of job %d failed (%s): %s", index, kind.value, error)
+        self.events_in.send_nowait(_Done(Outcome(index, None, kind, error=str(error))))
+
+    def _idempotency_key(self) -> str | None:
+        if not self.board.capabilities.idempotent_submit:
+            return None
+        return str(uuid.UUID(int=self.key_rng.getrandbits(128), version=4))
+
+
+def _paced(declared: RateLimit | None) -> RateLimit | None:
+    """Keep a margin under a declared limit: the server's clock is not ours."""
+    if declared is None:
+        return None
+    return RateLimit(
+        per_second=declared.per_second * _RATE_MARGIN,
+        burst=max(1, declared.burst // 2),
+    )
+
+
+class _Progress:
+    """Two tqdm bars, submit and collect; does nothing when turned off."""
+
+    def __init__(self, wanted: bool | None, total: int | None) -> None:
+        enabled = sys.stderr.isatty() if wanted is None else wanted
+        self._bars: list[tqdm[Any]] = []
+        if enabled:
+            self._submit = tqdm(desc="submit", unit="job", total=total, position=0)
+            self._collect = tqdm(desc="collect", unit="job", total=total, position=1)
+            self._bars = [self._submit, self._collect]
+
+    def submitted(self, count: int) -> None:
+        if self._bars:
+            self._submit.update(count)
+
+    def collected(self) -> None:
+        if self._bars:
+            self._collect.update(1)
+
+    def close(self) -> None:
+        for bar in self._bars:
+            bar.close()

@@ -1,0 +1,424 @@
+"""A simulated job store that implements `JobAPI` in process, on anyio's clock.
+
+Run it on trio's `MockClock(autojump_threshold=0)` and hours of polling take
+milliseconds, with every count exact: a job's whole life is decided the moment it is
+submitted (when a worker takes it, how long it runs, whether it fails), so the store
+keeps no background tasks and answers every question from arithmetic on the clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import anyio
+import attrs
+from sortedcontainers import SortedKeyList
+
+from .._api import Capabilities, FeedPage, RateLimit
+from .._errors import CapabilityMissing, RateLimited, RejectedError, TransientError
+from .._types import JobId, JobState, JobStatus, RequestKind
+
+SEVEN_DAYS: Final = 7 * 24 * 3600.0
+
+
+@attrs.frozen
+class Faults:
+    """Faults injected into the simulated store, each a probability per request.
+
+    Args:
+        transport_error: The request never reaches the store (a connect error).
+        server_error: The store answers 503 without doing anything.
+        lost_response: The store does the work, then the answer is lost.
+        rate_limited: The store answers 429 with `retry_after` seconds.
+        slow: The answer comes `slow_by` seconds late.
+    """
+
+    transport_error: float = 0.0
+    server_error: float = 0.0
+    lost_response: float = 0.0
+    rate_limited: float = 0.0
+    retry_after: float | None = 1.0
+    slow: float = 0.0
+    slow_by: float = 1.0
+
+
+class _Job:
+    __slots__ = ("end", "fails", "job_id", "request", "seq", "start", "submitted")
+
+    def __init__(
+        self,
+        seq: int,
+        job_id: JobId,
+        request: Any,
+        submitted: float,
+        start: float,
+        end: float,
+        fails: bool,
+    ) -> None:
+        self.seq = seq
+        self.job_id = job_id
+        self.request = request
+        self.submitted = submitted
+        self.start = start
+        self.end = end
+        self.fails = fails
+
+
+class _Ticker:
+    """Sleeps that end at the same instant share one timer.
+
+    A thousand requests sent together all end one round trip later; waking them
+    with one timer and an event instead of a thousand timers makes the simulation
+    several times faster, with the same virtual times.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[float, anyio.Event] = {}
+
+    async def sleep_until(self, deadline: float) -> None:
+        while anyio.current_time() < deadline:
+            event = self._events.get(deadline)
+            if event is not None:
+                await event.wait()
+                continue
+            event = self._events[deadline] = anyio.Event()
+            try:
+                await anyio.sleep_until(deadline)
+            finally:
+                # Woken early or cancelled, the others loop and one takes over.
+                del self._events[deadline]
+                event.set()
+
+
+class _TokenBucket:
+    """The store's own limit: `burst` tokens, refilled at `per_second`."""
+
+    def __init__(self, limit: RateLimit, now: float) -> None:
+        self.limit = limit
+        self.tokens = float(limit.burst)
+        self.updated = now
+
+    def take(self, now: float) -> float | None:
+        """Take a token; None if one was there, else the seconds until one is."""
+        rate, burst = self.limit.per_second, self.limit.burst
+        self.tokens = min(burst, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return (1.0 - self.tokens) / rate
+
+
+DurationOf = Callable[[Any], float]
+FailsOf = Callable[[Any], bool]
+
+
+class SimulatedJobStore:
+    """A job API in process: a worker pool, a queue, failures, limits and faults.
+
+    Args:
+        duration_of: How long the job for a request runs, seconds.
+        fails_of: Whether the job for a request fails.
+        workers: Jobs run at once; the rest wait in a FIFO queue. None: no queue.
+        api: `"full"` (every capability) or `"sdk-only"` (submit and get; every
+            other request answers 404).
+        rate_limit: The store's limit per key; None for none.
+        round_trip: Seconds from sending a request to its answer.
+        batch_limit: The most ids or requests one batch takes.
+        max_wait: The longest the store holds a wait or feed request open.
+        feed_linger: How long the feed waits after a first new completion for more.
+        retention: Seconds a result stays readable after its job ends.
+        faults: Faults to inject, drawn from a generator seeded by `seed`.
+        declared: The capabilities announced, if not the true ones: a store that
+            declares more than it has makes the client learn from 404s.
+        record_checks: Keep when each job was asked about, for staleness checks.
+        seed: Makes the faults repeat.
+    """
+
+    def __init__(
+        self,
+        *,
+        duration_of: DurationOf = lambda request: 1.0,
+        fails_of: FailsOf = lambda request: False,
+        workers: int | None = None,
+        api: str = "full",
+        rate_limit: RateLimit | None = None,
+        round_trip: float = 0.02,
+        batch_limit: int = 1000,
+        max_wait: float = 30.0,
+        feed_linger: float = 0.25,
+        retention: float = SEVEN_DAYS,
+        faults: Faults | None = None,
+        declared: Capabilities | None = None,
+        record_checks: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if api not in ("full", "sdk-only"):
+            raise ValueError(f"api must be 'full' or 'sdk-only', got {api!r}")
+        self.api = api
+        self.duration_of = duration_of
+        self.fails_of = fails_of
+        self.workers = workers
+        self.rate_limit = rate_limit
+        self.round_trip = round_trip
+        self.batch_limit = batch_limit
+        self.max_wait = max_wait
+        self.feed_linger = feed_linger
+        self.retention = retention
+        self.faults = faults or Faults()
+        self.record_checks = record_checks
+        self._declared = declared
+        self._rng = random.Random(seed)
+        self._ticker = _Ticker()
+        self._jobs: dict[JobId, _Job] = {}
+        self._by_key: dict[str, JobId] = {}
+        self._free_at: list[float] = []
+        self._ends: SortedKeyList[_Job] = SortedKeyList(key=_end_order)
+        self._bucket: _TokenBucket | None = None
+        self.requests: Counter[RequestKind] = Counter()
+        """Every request received, by kind, rejected ones included."""
+        self.rejected = 0
+        self.created: Counter[Any] = Counter()
+        """How many jobs each request created: more than one is a duplicate."""
+        self.checks: dict[JobId, list[float]] = {}
+        """When each job was asked about (with `record_checks`)."""
+        self.feed_times: list[float] = []
+        """When the feed answered (with `record_checks`): it covers every job."""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrivals: list[float] = []
+        """When each request reached the store (with `record_checks`)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the store announces."""
+        if self._declared is not None:
+            return self._declared
+        if self.api == "sdk-only":
+            return Capabilities(rate_limit=self.rate_limit)
+        return Capabilities(
+            batch_submit=self.batch_limit,
+            batch_status=self.batch_limit,
+            batch_results=self.batch_limit,
+            wait=self.max_wait,
+            feed=self.batch_limit,
+            feed_wait=self.max_wait,
+            rate_limit=self.rate_limit,
+            idempotent_submit=True,
+        )
+
+    def clock(self) -> float:
+        """The store's clock: anyio's, the same as the client's."""
+        return anyio.current_time()
+
+    def job_count(self) -> int:
+        """How many jobs the store holds."""
+        return len(self._jobs)
+
+    def completion_time(self, job_id: JobId) -> float:
+        """When a job ends (or ended); for tests."""
+        return self._jobs[job_id].end
+
+    async def submit(self, request: Any, *, idempotency_key: str | None) -> JobId:
+        """Create one job."""
+        await self._arrive(RequestKind.SUBMIT, full_only=False)
+        job_id = self._create(request, idempotency_key)
+        self._maybe_lose_response()
+        return job_id
+
+    async def submit_many(
+        self, requests: Sequence[Any], *, idempotency_keys: Sequence[str | None]
+    ) -> list[JobId]:
+        """Create many jobs in one request."""
+        await self._arrive(RequestKind.BATCH_SUBMIT, full_only=True)
+        self._check_batch(requests)
+        job_ids = [
+            self._create(request, key)
+            for request, key in zip(requests, idempotency_keys, strict=True)
+        ]
+        self._maybe_lose_response()
+        return job_ids
+
+    async def get(self, job_id: JobId) -> JobState:
+        """One job, with its result once completed."""
+        await self._arrive(RequestKind.GET, full_only=False)
+        return self._state(job_id, with_result=True)
+
+    async def status_many(
+        self, job_ids: Sequence[JobId], *, wait: float | None = None
+    ) -> dict[JobId, JobState]:
+        """Many jobs' states, held open up to `wait` until one of them changes."""
+        kind = RequestKind.BATCH_STATUS if wait is None else RequestKind.WAIT
+        await self._arrive(kind, full_only=True)
+        self._check_batch(job_ids)
+        if wait:
+            await self._hold_until_change(job_ids, wait)
+        return {job_id: self._state(job_id, with_result=False) for job_id in job_ids}
+
+    async def results_many(self, job_ids: Sequence[JobId]) -> dict[JobId, JobState]:
+        """Many jobs' states, with the results of those completed."""
+        await self._arrive(RequestKind.BATCH_RESULTS, full_only=True)
+        self._check_batch(job_ids)
+        return {job_id: self._state(job_id, with_result=True) for job_id in job_ids}
+
+    async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
+        """The jobs that ended after `cursor`, in order of their ends."""
+        await self._arrive(RequestKind.FEED, full_only=True)
+        start = int(cursor) if cursor else 0
+        limit = min(limit, self.batch_limit)
+        answer_at = self._feed_answer_time(start, limit, min(wait, self.max_wait))
+        await self._ticker.sleep_until(answer_at)
+        now = anyio.current_time()
+        ready = self._ends.bisect_key_right((now, math.inf))
+        page = list(self._ends.islice(start, min(ready, start + limit)))
+        if self.record_checks:
+            self.feed_times.append(now)
+        states = tuple(self._state_of(job, now, with_result=True) for job in page)
+        return FeedPage(states, str(start + len(page)))
+
+    def _feed_answer_time(self, start: int, limit: int, wait: float) -> float:
+        """When a feed request should answer: a full page, a linger, or the wait."""
+        now = anyio.current_time()
+        deadline = now + wait
+        if len(self._ends) <= start:
+            return deadline
+        first_end = self._ends[start].end
+        answer = max(now, first_end + self.feed_linger)
+        if len(self._ends) >= start + limit:
+            answer = min(answer, max(now, self._ends[start + limit - 1].end))
+        return min(answer, deadline)
+
+    async def _hold_until_change(self, job_ids: Sequence[JobId], wait: float) -> None:
+        now = anyio.current_time()
+        soonest = now + min(wait, self.max_wait)
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            for change in (job.start, job.end, job.end + self.retention):
+                if change > now:
+                    soonest = min(soonest, change)
+                    break
+            else:
+                return
+        await self._ticker.sleep_until(soonest)
+
+    def _create(self, request: Any, key: str | None) -> JobId:
+        if key is not None and key in self._by_key:
+            return self._by_key[key]
+        now = anyio.current_time()
+        start = now
+        duration = self.duration_of(request)
+        if self.workers is not None:
+            if len(self._free_at) < self.workers:
+                heapq.heappush(self._free_at, now + duration)
+            else:
+                start = max(now, self._free_at[0])
+                heapq.heapreplace(self._free_at, start + duration)
+        seq = len(self._jobs)
+        job_id = JobId(f"job-{seq:08d}")
+        end = start + duration
+        job = _Job(seq, job_id, request, now, start, end, self.fails_of(request))
+        self._jobs[job_id] = job
+        self._ends.add(job)
+        self.created[request] += 1
+        if key is not None:
+            self._by_key[key] = job_id
+        return job_id
+
+    def _state(self, job_id: JobId, *, with_result: bool) -> JobState:
+        job = self._jobs.get(job_id)
+        now = anyio.current_time()
+        if self.record_checks:
+            self.checks.setdefault(job_id, []).append(now)
+        if job is None:
+            return JobState(job_id, JobStatus.NOT_FOUND)
+        return self._state_of(job, now, with_result=with_result)
+
+    def _state_of(self, job: _Job, now: float, *, with_result: bool) -> JobState:
+        if now < job.start:
+            return JobState(job.job_id, JobStatus.PENDING)
+        if now < job.end:
+            return JobState(job.job_id, JobStatus.RUNNING, started_at=job.start)
+        if now >= job.end + self.retention:
+            return JobState(
+                job.job_id,
+                JobStatus.EXPIRED,
+                started_at=job.start,
+                completed_at=job.end,
+            )
+        if job.fails:
+            return JobState(
+                job.job_id,
+                JobStatus.FAILED,
+                error="the job failed",
+                started_at=job.start,
+                completed_at=job.end,
+            )
+        return JobState(
+            job.job_id,
+            JobStatus.COMPLETED,
+            result=job.request if with_result else None,
+            has_result=with_result,
+            started_at=job.start,
+            completed_at=job.end,
+        )
+
+    def _check_batch(self, items: Sequence[Any]) -> None:
+        if len(items) > self.batch_limit:
+            raise RejectedError(
+                f"a batch takes at most {self.batch_limit} items, got {len(items)}"
+            )
+
+    async def _arrive(self, kind: RequestKind, *, full_only: bool) -> None:
+        """Travel to the store, then pass its checks: faults, capability, limit."""
+        faults, rng = self.faults, self._rng
+        if faults.transport_error and rng.random() < faults.transport_error:
+            await self._ticker.sleep_until(anyio.current_time() + self.round_trip)
+            raise TransientError("simulated connection reset", sent=False, kind=kind)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            delay = self.round_trip
+            if faults.slow and rng.random() < faults.slow:
+                delay += faults.slow_by
+            await self._ticker.sleep_until(anyio.current_time() + delay)
+        finally:
+            self.in_flight -= 1
+        self.requests[kind] += 1
+        if self.record_checks:
+            self.arrivals.append(anyio.current_time())
+        if faults.server_error and rng.random() < faults.server_error:
+            raise TransientError("simulated 503", kind=kind)
+        if full_only and self.api == "sdk-only":
+            raise CapabilityMissing(f"{kind.value}: 404 Not Found", kind=kind)
+        if faults.rate_limited and rng.random() < faults.rate_limited:
+            self.rejected += 1
+            raise RateLimited("simulated 429", retry_after=faults.retry_after)
+        self._take_token(kind)
+
+    def _take_token(self, kind: RequestKind) -> None:
+        if self.rate_limit is None:
+            return
+        now = anyio.current_time()
+        if self._bucket is None:
+            self._bucket = _TokenBucket(self.rate_limit, now)
+        wait = self._bucket.take(now)
+        if wait is not None:
+            self.rejected += 1
+            # Retry-After is whole seconds on the wire.
+            raise RateLimited("429 Too Many Requests", retry_after=math.ceil(wait))
+
+    def _maybe_lose_response(self) -> None:
+        lost = self.faults.lost_response
+        if lost and self._rng.random() < lost:
+            raise TransientError("simulated lost response", sent=True)
+
+
+def _end_order(job: _Job) -> tuple[float, int]:
+    return (job.end, job.seq)
