@@ -25,12 +25,12 @@ from polling._wire import WIRE_STATUS
 from . import _models as m
 from ._errors import (
     ApiError,
+    Gone,
     InvalidRequest,
     MalformedRequest,
     MethodNotAllowed,
     NotAuthenticated,
     NotFound,
-    Gone,
     UriTooLong,
 )
 from ._executors import Executor, LocalExecutor
@@ -91,7 +91,9 @@ def decode_cursor(cursor: str) -> int:
 
 
 def _canonical(request: ForecastRequest) -> str:
-    return json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        request.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+    )
 
 
 def _entry(row: JobRow | None, *, with_result: bool) -> dict[str, Any]:

@@ -48,9 +48,7 @@ class Completion:
         return cls(JobStatus.COMPLETED, result=result, completed_at=completed_at)
 
     @classmethod
-    def failed(
-        cls, code: str, message: str, completed_at: float | None = None
-    ) -> Self:
+    def failed(cls, code: str, message: str, completed_at: float | None = None) -> Self:
         """A job that ended with an error."""
         return cls(
             JobStatus.FAILED,

@@ -141,7 +141,9 @@ class ModalExecutor:
             function=modal.Function.from_name(app_name, function_name),
             from_id=modal.FunctionCall.from_id,
             results=modal.Dict.from_name(RESULTS_DICT, create_if_missing=True),
-            completions=modal.Queue.from_name(COMPLETIONS_QUEUE, create_if_missing=True),
+            completions=modal.Queue.from_name(
+                COMPLETIONS_QUEUE, create_if_missing=True
+            ),
             **kwargs,
         )
 
@@ -218,7 +220,9 @@ class ModalExecutor:
         except modal.exception.OutputExpiredError:
             return Completion.expired()
         except modal.exception.FunctionTimeoutError as exc:
-            return Completion.failed("job_timeout", f"the job ran past its timeout: {exc}")
+            return Completion.failed(
+                "job_timeout", f"the job ran past its timeout: {exc}"
+            )
         except Exception as exc:
             return Completion.failed("forecast_failed", f"{type(exc).__name__}: {exc}")
         return completion_of(record)

@@ -15,8 +15,6 @@ from typing import Any, TypeVar
 
 import anyio
 
-from polling._types import JobStatus
-
 from ._executors import Completion, Executor, JobSpec
 from ._settings import Settings
 from ._store import Accepted, FeedPage, JobRow, JobStore, NewJob
@@ -84,7 +82,11 @@ class JobService:
     ) -> dict[str, JobRow]:
         """The jobs of this key among these ids."""
         return await self.db(
-            self.store.get_many, owner, job_ids, now=self.now(), with_results=with_results
+            self.store.get_many,
+            owner,
+            job_ids,
+            now=self.now(),
+            with_results=with_results,
         )
 
     async def wait_for_change(
@@ -102,7 +104,10 @@ class JobService:
         """
         event = self.changes.event(owner)
         rows = await self.statuses(owner, job_ids, with_results=with_results)
-        first = {job_id: rows[job_id].status if job_id in rows else None for job_id in job_ids}
+        first = {
+            job_id: rows[job_id].status if job_id in rows else None
+            for job_id in job_ids
+        }
         if wait <= 0 or any(s is None or s.is_terminal for s in first.values()):
             return rows
 
@@ -112,7 +117,8 @@ class JobService:
                 event = self.changes.event(owner)
                 rows = await self.statuses(owner, job_ids, with_results=with_results)
                 if any(
-                    (rows[i].status if i in rows else None) != s for i, s in first.items()
+                    (rows[i].status if i in rows else None) != s
+                    for i, s in first.items()
                 ):
                     return rows
 
@@ -159,10 +165,17 @@ class JobService:
         self, owner: str, after: int | None, since: float | None, limit: int
     ) -> FeedPage:
         return await self.db(
-            self.store.feed, owner, after=after, since=since, limit=limit, now=self.now()
+            self.store.feed,
+            owner,
+            after=after,
+            since=since,
+            limit=limit,
+            now=self.now(),
         )
 
-    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Dispatch jobs to the executor until cancelled.
 
         Jobs left unfinished by an earlier run of the server go first.
@@ -191,7 +204,9 @@ class JobService:
                 return
 
             async def started(handle: str | None) -> None:
-                await self.db(self.store.mark_running, job_id, now=self.now(), handle=handle)
+                await self.db(
+                    self.store.mark_running, job_id, now=self.now(), handle=handle
+                )
                 self.changes.notify(item.owner)
 
             spec = JobSpec(job_id, item.request, item.handle)

@@ -24,7 +24,9 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _positive(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _positive(
+    instance: object, attribute: attrs.Attribute[object], value: object
+) -> None:
     if not isinstance(value, int | float) or value <= 0:
         raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
@@ -50,7 +52,9 @@ class Settings:
 
     db_path: Path = attrs.field(default=Path("pollstack-server.db"), converter=Path)
     """The SQLite file of the job store; created if missing."""
-    api_key_hashes: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    api_key_hashes: frozenset[str] = attrs.field(
+        default=frozenset(), converter=frozenset
+    )
     batch_limit: int = attrs.field(default=1000, validator=_positive)
     """Most ids or requests in one batch call, and most jobs in one feed page."""
     max_url_length: int = attrs.field(default=8000, validator=_positive)
@@ -67,7 +71,9 @@ class Settings:
     """Seconds the feed keeps gathering after the first new completion."""
     max_wait: float = attrs.field(default=30.0, validator=_non_negative)
     """Longest long-poll wait a request may ask for, well under Modal's 150 s."""
-    executor: ExecutorKind = attrs.field(default=ExecutorKind.LOCAL, converter=ExecutorKind)
+    executor: ExecutorKind = attrs.field(
+        default=ExecutorKind.LOCAL, converter=ExecutorKind
+    )
     workers: int = attrs.field(factory=_default_workers, validator=_positive)
     """Processes of the local executor."""
     purge_interval: float = attrs.field(default=600.0, validator=_positive)

@@ -131,7 +131,9 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
-        (top,) = self._db.execute("SELECT COALESCE(MAX(done_seq), 0) FROM jobs").fetchone()
+        (top,) = self._db.execute(
+            "SELECT COALESCE(MAX(done_seq), 0) FROM jobs"
+        ).fetchone()
         self._done_seq: int = top
 
     def close(self) -> None:
