@@ -381,9 +381,10 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
     async def batch_status_get(
         who: Owner, job_ids: Annotated[list[m.JobIdText], Query(min_length=1)]
     ) -> JSONResponse:
-        """The published form: job id to `completed`, `in_progress`, `not_found` or `error`.
+        """The published form: each id to one of four words.
 
-        Queued jobs read `in_progress` and expired ones `not_found`, the nearest of
+        The words are `completed`, `in_progress`, `not_found` and `error`. Queued jobs
+        read `in_progress` and expired ones `not_found`, the nearest of
         the four words older clients know.
         """
         if len(job_ids) > settings.batch_limit:
