@@ -149,6 +149,8 @@ class Budget:
 
     async def _wait_turn(self) -> None:
         """Wait out any pause the API asked for, then for a slot in the pace."""
+        if self.rate is None and self.resume_at == -math.inf:
+            return
         while True:
             now = anyio.current_time()
             if now < self.resume_at:

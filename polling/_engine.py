@@ -16,7 +16,7 @@ import random
 import sys
 import uuid
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -41,7 +41,6 @@ from ._errors import (
     CapabilityMissing,
     ConfigError,
     PollingError,
-    RejectedError,
     RequestError,
     TransientError,
 )
@@ -85,11 +84,19 @@ class _Done:
 
 
 @attrs.frozen
+class _Created:
+    """Jobs created, with their input positions."""
+
+    indices: tuple[int, ...]
+    job_ids: tuple[JobId, ...]
+
+
+@attrs.frozen
 class _SubmitFinished:
     pass
 
 
-_Event = Submitted | Reply | _Done | _SubmitFinished
+_Event = _Created | Reply | _Done | _SubmitFinished
 
 
 @attrs.define
@@ -281,10 +288,9 @@ class _Run:
         self.events_in, self.events = anyio.create_memory_object_stream[_Event](
             math.inf
         )
-        self.work_in, self.work = anyio.create_memory_object_stream[Check](math.inf)
+        self.work: deque[Check] = deque()
+        self.idle: list[anyio.Event] = []
         self.workers = 0
-        self.busy = 0
-        self.queued = 0
         self.given = 0
         self.ended: Counter[OutcomeKind] = Counter()
         self.delays = array("d")
@@ -365,19 +371,28 @@ class _Run:
             if tracked is not None:
                 tracked.in_flight += 1
         self.board.in_flight += 1
-        self.queued += 1
-        self.work_in.send_nowait(check)
-        idle = self.workers - self.busy
-        if idle < self.queued and (self.limit is None or self.workers < self.limit):
+        self.work.append(check)
+        if self.idle:
+            self.idle.pop().set()
+        elif self.limit is None or self.workers < self.limit:
             self.workers += 1
             group.start_soon(self._work)
 
     async def _work(self) -> None:
-        async for check in self.work:
-            self.queued -= 1
-            self.busy += 1
+        """Send checks from the queue, one at a time, for as long as the run lasts.
+
+        A worker with nothing to do parks on an event of its own, and a dispatch
+        wakes exactly one: cheaper than a channel, which would yield to the
+        scheduler on every item.
+        """
+        while True:
+            if not self.work:
+                wake = anyio.Event()
+                self.idle.append(wake)
+                await wake.wait()
+                continue
+            check = self.work.popleft()
             reply = await self._perform(check)
-            self.busy -= 1
             self.events_in.send_nowait(reply)
 
     async def _perform(self, check: Check) -> Reply:
@@ -418,12 +433,15 @@ class _Run:
     def _apply(self, event: _Event, poll: Poll) -> None:
         if isinstance(event, Reply):
             self._apply_reply(event)
-        elif isinstance(event, Submitted):
+        elif isinstance(event, _Created):
             now = anyio.current_time()
-            for job_id in event.job_ids:
-                self.board.pending[job_id] = Tracked(job_id, self.given, now)
-                self.given += 1
+            pending = self.board.pending
+            for index, job_id in zip(event.indices, event.job_ids, strict=True):
+                pending[job_id] = Tracked(job_id, index, now)
+            self.given += len(event.job_ids)
             self.progress.submitted(len(event.job_ids))
+            poll.observe(Submitted(event.job_ids), self.board)
+            return
         elif isinstance(event, _Done):
             self.given += 1
             self._emit(event.outcome)
@@ -550,8 +568,9 @@ class _Run:
     async def _feed_jobs(self, source: _Source, attach: bool) -> None:
         if attach:
             while taken := await source.take(_ARRIVAL_BUFFER):
+                indices = tuple(index for index, _ in taken)
                 job_ids = tuple(JobId(job_id) for _, job_id in taken)
-                self.events_in.send_nowait(Submitted(job_ids))
+                self.events_in.send_nowait(_Created(indices, job_ids))
         else:
             await self._submit_all(source)
         self.events_in.send_nowait(_SubmitFinished())
@@ -592,20 +611,20 @@ class _Run:
                 lambda: self.api.submit_many(requests, idempotency_keys=keys),
                 retry_sent=retry_sent,
             )
-        except CapabilityMissing:
-            raise
-        except AuthError:
+        except (CapabilityMissing, AuthError):
             raise
         except RequestError as error:
             for index, _ in chunk:
                 self._submit_failed(index, error)
             return
+        indices = tuple(index for index, _ in chunk)
         if len(job_ids) != len(chunk):
-            raise RejectedError(
-                f"batch submit of {len(chunk)} jobs returned {len(job_ids)} ids",
-                kind=RequestKind.BATCH_SUBMIT,
-            )
-        self.events_in.send_nowait(Submitted(tuple(job_ids)))
+            # The jobs exist, but which id is whose cannot be known.
+            message = f"batch submit of {len(chunk)} returned {len(job_ids)} ids"
+            for index in indices:
+                self._submit_failed(index, TransientError(message, sent=True))
+            return
+        self.events_in.send_nowait(_Created(indices, tuple(job_ids)))
 
     async def _submit_singly(self, source: _Source) -> None:
         while taken := await source.take(1):
@@ -627,7 +646,7 @@ class _Run:
         except RequestError as error:
             self._submit_failed(index, error)
             return
-        self.events_in.send_nowait(Submitted((job_id,)))
+        self.events_in.send_nowait(_Created((index,), (job_id,)))
 
     def _submit_failed(self, index: int, error: RequestError) -> None:
         # A transient failure after the request went out may have created the job:

@@ -83,9 +83,7 @@ def strategy_from_toml(source: str | Path, table: str = "strategy") -> PollStrat
     return strategy_from(data)
 
 
-def strategy_from_env(
-    var: str = ENV_VAR, default: str | None = None
-) -> PollStrategy:
+def strategy_from_env(var: str = ENV_VAR, default: str | None = None) -> PollStrategy:
     """Build a strategy from an environment variable: a spec string or JSON object."""
     value = os.environ.get(var, default)
     if value is None:

@@ -20,8 +20,7 @@ def positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Require a number greater than zero."""
     if not _is_number(value):
         raise ConfigError(
-            f"{attribute.name} must be a number, got {type(value).__name__} "
-            f"{value!r}"
+            f"{attribute.name} must be a number, got {type(value).__name__} {value!r}"
         )
     if not value > 0:
         raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
@@ -41,6 +40,4 @@ def positive_int(_: object, attribute: attrs.Attribute[Any], value: Any) -> None
 def fraction(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Require a number in (0, 1]."""
     if not _is_number(value) or not 0 < value <= 1:
-        raise ConfigError(
-            f"{attribute.name} must be a number in (0, 1], got {value!r}"
-        )
+        raise ConfigError(f"{attribute.name} must be a number in (0, 1], got {value!r}")

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import anyio
 import attrs
+import sniffio
 from sortedcontainers import SortedKeyList
 
 from .._api import Capabilities, FeedPage, RateLimit
@@ -69,6 +70,20 @@ class _Job:
         self.fails = fails
 
 
+def _backend_clock() -> Callable[[], float]:
+    """The running backend's own clock function.
+
+    `anyio.current_time` finds the backend on every call; the store reads the clock
+    several times per request, and going straight to trio's saves a third of the
+    time of a simulated run. Asyncio runs keep anyio's.
+    """
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.current_time
+    return anyio.current_time
+
+
 class _Ticker:
     """Sleeps that end at the same instant share one timer.
 
@@ -77,11 +92,12 @@ class _Ticker:
     several times faster, with the same virtual times.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
         self._events: dict[float, anyio.Event] = {}
 
     async def sleep_until(self, deadline: float) -> None:
-        while anyio.current_time() < deadline:
+        while self._now() < deadline:
             event = self._events.get(deadline)
             if event is not None:
                 await event.wait()
@@ -174,7 +190,8 @@ class SimulatedJobStore:
         self.record_checks = record_checks
         self._declared = declared
         self._rng = random.Random(seed)
-        self._ticker = _Ticker()
+        self._clock: Callable[[], float] | None = None
+        self._ticker = _Ticker(self._now)
         self._jobs: dict[JobId, _Job] = {}
         self._by_key: dict[str, JobId] = {}
         self._free_at: list[float] = []
@@ -214,7 +231,12 @@ class SimulatedJobStore:
 
     def clock(self) -> float:
         """The store's clock: anyio's, the same as the client's."""
-        return anyio.current_time()
+        return self._now()
+
+    def _now(self) -> float:
+        if self._clock is None:
+            self._clock = _backend_clock()
+        return self._clock()
 
     def job_count(self) -> int:
         """How many jobs the store holds."""
@@ -273,7 +295,7 @@ class SimulatedJobStore:
         limit = min(limit, self.batch_limit)
         answer_at = self._feed_answer_time(start, limit, min(wait, self.max_wait))
         await self._ticker.sleep_until(answer_at)
-        now = anyio.current_time()
+        now = self._now()
         ready = self._ends.bisect_key_right((now, math.inf))
         page = list(self._ends.islice(start, min(ready, start + limit)))
         if self.record_checks:
@@ -283,7 +305,7 @@ class SimulatedJobStore:
 
     def _feed_answer_time(self, start: int, limit: int, wait: float) -> float:
         """When a feed request should answer: a full page, a linger, or the wait."""
-        now = anyio.current_time()
+        now = self._now()
         deadline = now + wait
         if len(self._ends) <= start:
             return deadline
@@ -294,7 +316,7 @@ class SimulatedJobStore:
         return min(answer, deadline)
 
     async def _hold_until_change(self, job_ids: Sequence[JobId], wait: float) -> None:
-        now = anyio.current_time()
+        now = self._now()
         soonest = now + min(wait, self.max_wait)
         for job_id in job_ids:
             job = self._jobs.get(job_id)
@@ -311,7 +333,7 @@ class SimulatedJobStore:
     def _create(self, request: Any, key: str | None) -> JobId:
         if key is not None and key in self._by_key:
             return self._by_key[key]
-        now = anyio.current_time()
+        now = self._now()
         start = now
         duration = self.duration_of(request)
         if self.workers is not None:
@@ -333,7 +355,7 @@ class SimulatedJobStore:
 
     def _state(self, job_id: JobId, *, with_result: bool) -> JobState:
         job = self._jobs.get(job_id)
-        now = anyio.current_time()
+        now = self._now()
         if self.record_checks:
             self.checks.setdefault(job_id, []).append(now)
         if job is None:
@@ -379,7 +401,7 @@ class SimulatedJobStore:
         """Travel to the store, then pass its checks: faults, capability, limit."""
         faults, rng = self.faults, self._rng
         if faults.transport_error and rng.random() < faults.transport_error:
-            await self._ticker.sleep_until(anyio.current_time() + self.round_trip)
+            await self._ticker.sleep_until(self._now() + self.round_trip)
             raise TransientError("simulated connection reset", sent=False, kind=kind)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -387,12 +409,12 @@ class SimulatedJobStore:
             delay = self.round_trip
             if faults.slow and rng.random() < faults.slow:
                 delay += faults.slow_by
-            await self._ticker.sleep_until(anyio.current_time() + delay)
+            await self._ticker.sleep_until(self._now() + delay)
         finally:
             self.in_flight -= 1
         self.requests[kind] += 1
         if self.record_checks:
-            self.arrivals.append(anyio.current_time())
+            self.arrivals.append(self._now())
         if faults.server_error and rng.random() < faults.server_error:
             raise TransientError("simulated 503", kind=kind)
         if full_only and self.api == "sdk-only":
@@ -405,7 +427,7 @@ class SimulatedJobStore:
     def _take_token(self, kind: RequestKind) -> None:
         if self.rate_limit is None:
             return
-        now = anyio.current_time()
+        now = self._now()
         if self._bucket is None:
             self._bucket = _TokenBucket(self.rate_limit, now)
         wait = self._bucket.take(now)

@@ -124,9 +124,7 @@ def _poisson(rng: random.Random, rate: float, window: float) -> list[float]:
 
 
 WORKLOADS: Final[dict[str, Workload]] = {
-    "seed-burst": Workload(
-        "seed-burst", 50_000, lognormal(1.0, 0.5), workers=2_000
-    ),
+    "seed-burst": Workload("seed-burst", 50_000, lognormal(1.0, 0.5), workers=2_000),
     "heavy-tail": Workload("heavy-tail", 10_000, lognormal(10.0, 1.2)),
     "trickle": Workload(
         "trickle",
@@ -135,9 +133,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
         arrivals_per_second=50.0,
         arrival_window=600.0,
     ),
-    "million": Workload(
-        "million", 1_000_000, lognormal(1.0, 0.5), workers=20_000
-    ),
+    "million": Workload("million", 1_000_000, lognormal(1.0, 0.5), workers=20_000),
 }
 
 RATE_LIMITS: Final[dict[str, RateLimit | None]] = {

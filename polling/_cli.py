@@ -1,0 +1,166 @@
+"""The `polling` command: benchmarks, the reference server, and collecting jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._errors import ConfigError
+
+_DESCRIPTION = """\
+Collect the results of many asynchronous jobs with as few requests as the job API
+allows. Strategies are chosen by name, with parameters as name:key=value,key=value
+(for example stack:target_delay=10).
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        status: int = args.run(args)
+    except ConfigError as error:
+        parser.exit(2, f"polling: error: {error}\n")
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polling", description=_DESCRIPTION)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every request (DEBUG)"
+    )
+    commands = parser.add_subparsers(title="commands", required=True)
+    _add_bench(commands)
+    _add_strategies(commands)
+    _add_serve(commands)
+    return parser
+
+
+def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .testing._workloads import APIS, RATE_LIMITS, WORKLOADS
+
+    bench = commands.add_parser(
+        "bench",
+        help="compare strategies on a simulated workload, in virtual time",
+        description=(
+            "Run strategies side by side on one simulated workload (see "
+            "docs/benchmarks.md), in virtual time: exact request counts, "
+            "detection delays and makespans that repeat for a seed, plus each "
+            "run's real CPU time and peak memory."
+        ),
+    )
+    bench.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="seed-burst",
+        help="the job population (default: seed-burst)",
+    )
+    bench.add_argument(
+        "--api",
+        choices=APIS,
+        default="full",
+        help="full: every batch route; sdk-only: submit and get only",
+    )
+    bench.add_argument(
+        "--rate-limit",
+        choices=sorted(RATE_LIMITS),
+        default="none",
+        help="limited: 10,000 requests a minute, burst 500",
+    )
+    bench.add_argument(
+        "--strategy",
+        action="append",
+        metavar="NAME",
+        help="a strategy spec, repeatable (default: naive and per-job-backoff)",
+    )
+    bench.add_argument("--seed", type=int, default=0, help="the workload's seed")
+    bench.add_argument(
+        "--json", type=Path, metavar="PATH", help="also write the results as JSON"
+    )
+    bench.add_argument(
+        "--parallel",
+        type=int,
+        default=2,
+        metavar="N",
+        help="runs at once, each in its own process (default: 2)",
+    )
+    bench.set_defaults(run=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from ._bench import format_table, run_bench, write_json
+
+    strategies = args.strategy or ["naive", "per-job-backoff"]
+    document = run_bench(
+        workload_name=args.workload,
+        api=args.api,
+        rate_limit=args.rate_limit,
+        strategies=strategies,
+        seed=args.seed,
+        parallel=args.parallel,
+    )
+    print(format_table(document))
+    if args.json is not None:
+        write_json(document, args.json)
+        print(f"results written to {args.json}")
+    return 0
+
+
+def _add_strategies(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    listing = commands.add_parser(
+        "strategies", help="list the registered strategies and their parameters"
+    )
+    listing.set_defaults(run=_run_strategies)
+
+
+def _run_strategies(args: argparse.Namespace) -> int:
+    from ._registry import _parameters as parameters
+    from ._registry import available, strategy_class
+
+    for name in sorted(available()):
+        cls = strategy_class(name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0:1]
+        params = ", ".join(parameters(cls)) or "no parameters"
+        print(f"{name}: {summary[0] if summary else ''}\n    parameters: {params}")
+    return 0
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the reference forecast-jobs server (needs the server extra)",
+        description="Run the reference forecast-jobs server with uvicorn.",
+    )
+    try:
+        from server.cli import add_arguments
+    except ImportError:
+        serve.set_defaults(run=_server_missing)
+        return
+    add_arguments(serve)
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from server.cli import run
+
+    return run(args)
+
+
+def _server_missing(args: argparse.Namespace) -> int:
+    print(
+        "polling serve needs the server extra: pip install 'pollstack[server]'",
+        file=sys.stderr,
+    )
+    return 2
