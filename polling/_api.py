@@ -63,16 +63,17 @@ class Capabilities:
 
     def without(self, kind: RequestKind) -> Capabilities:
         """The same capabilities less one kind of request, once it proved absent."""
-        field = {
-            RequestKind.BATCH_SUBMIT: "batch_submit",
-            RequestKind.BATCH_STATUS: "batch_status",
-            RequestKind.BATCH_RESULTS: "batch_results",
-            RequestKind.WAIT: "wait",
-            RequestKind.FEED: "feed",
-        }.get(kind)
-        if field is None:
-            raise ConfigError(f"{kind.value} is not optional and cannot be removed")
-        return attrs.evolve(self, **{field: None})
+        if kind is RequestKind.BATCH_SUBMIT:
+            return attrs.evolve(self, batch_submit=None)
+        if kind is RequestKind.BATCH_STATUS:
+            return attrs.evolve(self, batch_status=None)
+        if kind is RequestKind.BATCH_RESULTS:
+            return attrs.evolve(self, batch_results=None)
+        if kind is RequestKind.WAIT:
+            return attrs.evolve(self, wait=None)
+        if kind is RequestKind.FEED:
+            return attrs.evolve(self, feed=None, feed_wait=None)
+        raise ConfigError(f"{kind.value} is not optional and cannot be removed")
 
 
 @attrs.frozen

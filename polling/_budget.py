@@ -24,15 +24,11 @@ import attrs
 from ._api import RateLimit
 from ._errors import ConfigError, RateLimited, TransientError
 from ._types import RequestKind
+from ._validate import positive, positive_int
 
 log = logging.getLogger("polling")
 
 T = TypeVar("T")
-
-
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
 
 
 @attrs.frozen
@@ -44,9 +40,9 @@ class Backoff:
     clients that failed together from retrying together.
     """
 
-    initial: float = attrs.field(default=0.5, validator=_positive)
-    cap: float = attrs.field(default=30.0, validator=_positive)
-    attempts: int = attrs.field(default=10, validator=_positive)
+    initial: float = attrs.field(default=0.5, validator=positive)
+    cap: float = attrs.field(default=30.0, validator=positive)
+    attempts: int = attrs.field(default=10, validator=positive_int)
     """The most times one request is sent; after that its error is raised."""
 
     def delay(self, retry: int, rng: random.Random) -> float:

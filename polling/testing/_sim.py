@@ -309,10 +309,11 @@ class SimulatedJobStore:
         deadline = now + wait
         if len(self._ends) <= start:
             return deadline
-        first_end = self._ends[start].end
-        answer = max(now, first_end + self.feed_linger)
+        first: _Job = self._ends[start]
+        answer = max(now, first.end + self.feed_linger)
         if len(self._ends) >= start + limit:
-            answer = min(answer, max(now, self._ends[start + limit - 1].end))
+            page_full: _Job = self._ends[start + limit - 1]
+            answer = min(answer, max(now, page_full.end))
         return min(answer, deadline)
 
     async def _hold_until_change(self, job_ids: Sequence[JobId], wait: float) -> None:
