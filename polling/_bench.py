@@ -22,6 +22,7 @@ import attrs
 from ._engine import Poller
 from ._registry import strategy_from
 from ._types import Outcome, OutcomeKind, RequestKind
+from .testing._virtual import mock_clock
 from .testing._workloads import RATE_LIMITS, floor_requests, workload
 
 
@@ -59,7 +60,7 @@ def run_case(case: BenchCase) -> dict[str, Any]:
             poller.collect,
             population.requests(),
             backend="trio",
-            backend_options={"clock": _mock_clock(case.seed)},
+            backend_options={"clock": mock_clock(case.seed)},
         )
     finally:
         gc.enable()
@@ -92,25 +93,6 @@ def run_case(case: BenchCase) -> dict[str, Any]:
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "real_s": round(real_s, 2),
     }
-
-
-def _mock_clock(seed: int) -> Any:
-    import trio.testing
-
-    _seed_trio_scheduler(seed)
-    return trio.testing.MockClock(autojump_threshold=0)
-
-
-def _seed_trio_scheduler(seed: int) -> None:
-    """Make trio's choice of which ready task runs first repeat for a seed.
-
-    Trio shuffles ready tasks on purpose, from a generator of its own that it
-    otherwise seeds only for Hypothesis (through `hypothesis.register_random`).
-    Seeding that generator is what makes a benchmark repeat to the request.
-    """
-    from trio._core import _run
-
-    _run._r.seed(seed)
 
 
 def _lost_and_duplicated(

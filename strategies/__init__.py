@@ -1,5 +1,20 @@
 """The built-in polling strategies, registered by name in `polling.strategies`."""
 
+from ._adaptive import Adaptive
 from ._baselines import Naive, PerJobBackoff
+from ._batch import Batch
+from ._predictive import Predictive
+from ._sample import Sample
+from ._semaphore import Semaphore
+from ._stack import Stack
 
-__all__ = ["Naive", "PerJobBackoff"]
+__all__ = [
+    "Adaptive",
+    "Batch",
+    "Naive",
+    "PerJobBackoff",
+    "Predictive",
+    "Sample",
+    "Semaphore",
+    "Stack",
+]

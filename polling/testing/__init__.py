@@ -1,11 +1,34 @@
 """What the project's own tests use, for testing strategies of your own.
 
 The simulated job store runs in virtual time (anyio on trio's `MockClock`), the
-workloads are those of the benchmarks, and the checks assert the invariants every
-strategy must hold.
+workloads are those of the benchmarks, the checks assert the invariants every
+strategy must hold, and the Hypothesis strategies draw small simulated worlds to
+check them on. A custom strategy is property-tested in a few lines:
+
+    @hypothesis.given(sim=polling.testing.stores())
+    def test_every_job_ends_once(sim):
+        poller = polling.Poller(sim.store, MyStrategy(), progress=False)
+        outcomes = polling.testing.run_in_virtual_time(poller, sim.requests)
+        polling.testing.check_outcomes(outcomes, sim.requests)
+        polling.testing.check_no_duplicates(sim.store)
+
+The Hypothesis strategies need the `testing` extra (`pip install
+'pollstack[testing]'`); they are imported on first use, so the rest of this
+module works without Hypothesis.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._checks import (
+    check_in_flight,
+    check_no_duplicates,
+    check_outcomes,
+    check_pauses,
+    check_rate,
+    check_staleness,
+)
 from ._sim import Faults, SimulatedJobStore
+from ._virtual import mock_clock, run_in_virtual_time, run_virtual, seed_trio_scheduler
 from ._workloads import (
     APIS,
     RATE_LIMITS,
@@ -18,16 +41,72 @@ from ._workloads import (
     workload,
 )
 
+if TYPE_CHECKING:
+    from ._hypothesis import (
+        JobSet,
+        Simulation,
+        StoreConfig,
+        faults,
+        rate_limits,
+        store_configs,
+        stores,
+        workloads,
+    )
+
+_FROM_HYPOTHESIS = frozenset(
+    {
+        "JobSet",
+        "Simulation",
+        "StoreConfig",
+        "faults",
+        "rate_limits",
+        "store_configs",
+        "stores",
+        "workloads",
+    }
+)
+
 __all__ = [
     "APIS",
     "RATE_LIMITS",
     "WORKLOADS",
     "Faults",
+    "JobSet",
     "Population",
     "SimulatedJobStore",
+    "Simulation",
+    "StoreConfig",
     "Workload",
+    "check_in_flight",
+    "check_no_duplicates",
+    "check_outcomes",
+    "check_pauses",
+    "check_rate",
+    "check_staleness",
+    "faults",
     "floor_requests",
     "lognormal",
+    "mock_clock",
+    "rate_limits",
+    "run_in_virtual_time",
+    "run_virtual",
+    "seed_trio_scheduler",
+    "store_configs",
+    "stores",
     "uniform",
     "workload",
+    "workloads",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Hypothesis strategies on first use."""
+    if name in _FROM_HYPOTHESIS:
+        from . import _hypothesis
+
+        return getattr(_hypothesis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_HYPOTHESIS})

@@ -197,6 +197,7 @@ class SimulatedJobStore:
         self._free_at: list[float] = []
         self._ends: SortedKeyList[_Job] = SortedKeyList(key=_end_order)
         self._bucket: _TokenBucket | None = None
+        self._new_jobs = anyio.Event()
         self.requests: Counter[RequestKind] = Counter()
         """Every request received, by kind, rejected ones included."""
         self.rejected = 0
@@ -210,6 +211,8 @@ class SimulatedJobStore:
         self.max_in_flight = 0
         self.arrivals: list[float] = []
         """When each request reached the store (with `record_checks`)."""
+        self.rejections: list[float] = []
+        """When the store answered 429 (with `record_checks`)."""
 
     @property
     def capabilities(self) -> Capabilities:
@@ -245,6 +248,10 @@ class SimulatedJobStore:
     def completion_time(self, job_id: JobId) -> float:
         """When a job ends (or ended); for tests."""
         return self._jobs[job_id].end
+
+    def submission_time(self, job_id: JobId) -> float:
+        """When a job was created; for tests."""
+        return self._jobs[job_id].submitted
 
     async def submit(self, request: Any, *, idempotency_key: str | None) -> JobId:
         """Create one job."""
@@ -293,8 +300,15 @@ class SimulatedJobStore:
         await self._arrive(RequestKind.FEED, full_only=True)
         start = int(cursor) if cursor else 0
         limit = min(limit, self.batch_limit)
-        answer_at = self._feed_answer_time(start, limit, min(wait, self.max_wait))
-        await self._ticker.sleep_until(answer_at)
+        deadline = self._now() + min(wait, self.max_wait)
+        while True:
+            # New jobs may end sooner than any known one: look again when they come.
+            answer_at = self._feed_answer_time(start, limit, deadline)
+            news = self._new_jobs
+            with anyio.move_on_after(answer_at - self._now()):
+                await news.wait()
+                continue
+            break
         now = self._now()
         ready = self._ends.bisect_key_right((now, math.inf))
         page = list(self._ends.islice(start, min(ready, start + limit)))
@@ -303,10 +317,9 @@ class SimulatedJobStore:
         states = tuple(self._state_of(job, now, with_result=True) for job in page)
         return FeedPage(states, str(start + len(page)))
 
-    def _feed_answer_time(self, start: int, limit: int, wait: float) -> float:
+    def _feed_answer_time(self, start: int, limit: int, deadline: float) -> float:
         """When a feed request should answer: a full page, a linger, or the wait."""
         now = self._now()
-        deadline = now + wait
         if len(self._ends) <= start:
             return deadline
         first: _Job = self._ends[start]
@@ -349,6 +362,8 @@ class SimulatedJobStore:
         job = _Job(seq, job_id, request, now, start, end, self.fails_of(request))
         self._jobs[job_id] = job
         self._ends.add(job)
+        self._new_jobs.set()
+        self._new_jobs = anyio.Event()
         self.created[request] += 1
         if key is not None:
             self._by_key[key] = job_id
@@ -421,7 +436,7 @@ class SimulatedJobStore:
         if full_only and self.api == "sdk-only":
             raise CapabilityMissing(f"{kind.value}: 404 Not Found", kind=kind)
         if faults.rate_limited and rng.random() < faults.rate_limited:
-            self.rejected += 1
+            self._reject()
             raise RateLimited("simulated 429", retry_after=faults.retry_after)
         self._take_token(kind)
 
@@ -433,9 +448,14 @@ class SimulatedJobStore:
             self._bucket = _TokenBucket(self.rate_limit, now)
         wait = self._bucket.take(now)
         if wait is not None:
-            self.rejected += 1
+            self._reject()
             # Retry-After is whole seconds on the wire.
             raise RateLimited("429 Too Many Requests", retry_after=math.ceil(wait))
+
+    def _reject(self) -> None:
+        self.rejected += 1
+        if self.record_checks:
+            self.rejections.append(self._now())
 
     def _maybe_lose_response(self) -> None:
         lost = self.faults.lost_response
