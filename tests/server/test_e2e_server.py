@@ -130,8 +130,9 @@ def test_submit_poll_and_results_equal_statsforecast(server: Server) -> None:
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
         ids = {}
         for name in models:
-            request = {"model": name, "horizon": 12, "season_length": 12,
-                       "series": [{"unique_id": "airline", "values": AIRLINE}]}  # fmt: skip
+            series = [{"unique_id": "airline", "values": AIRLINE}]
+            request = {"model": name, "horizon": 12, "season_length": 12}
+            request["series"] = series
             answer = http.post("/forecast-jobs", json=request)
             assert answer.status_code == 202
             ids[name] = answer.json()["job_id"]
