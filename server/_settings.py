@@ -24,18 +24,13 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _positive(
-    instance: object, attribute: attrs.Attribute[object], value: object
-) -> None:
-    if not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+_POSITIVE = attrs.validators.gt(0)
+_POSITIVE_SECONDS = attrs.validators.gt(0.0)
+_NON_NEGATIVE_SECONDS = attrs.validators.ge(0.0)
 
 
-def _non_negative(
-    instance: object, attribute: attrs.Attribute[object], value: object
-) -> None:
-    if not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+def _hashes(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
 
 
 def _default_workers() -> int:
@@ -52,31 +47,29 @@ class Settings:
 
     db_path: Path = attrs.field(default=Path("pollstack-server.db"), converter=Path)
     """The SQLite file of the job store; created if missing."""
-    api_key_hashes: frozenset[str] = attrs.field(
-        default=frozenset(), converter=frozenset
-    )
-    batch_limit: int = attrs.field(default=1000, validator=_positive)
+    api_key_hashes: frozenset[str] = attrs.field(default=frozenset(), converter=_hashes)
+    batch_limit: int = attrs.field(default=1000, validator=_POSITIVE)
     """Most ids or requests in one batch call, and most jobs in one feed page."""
-    max_url_length: int = attrs.field(default=8000, validator=_positive)
-    max_body_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_positive)
-    max_series_length: int = attrs.field(default=10_000, validator=_positive)
-    max_series_per_request: int = attrs.field(default=1000, validator=_positive)
-    max_horizon: int = attrs.field(default=1000, validator=_positive)
-    rate_limit_per_minute: int = attrs.field(default=10_000, validator=_positive)
-    rate_limit_burst: int = attrs.field(default=1000, validator=_positive)
+    max_url_length: int = attrs.field(default=8000, validator=_POSITIVE)
+    max_body_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_POSITIVE)
+    max_series_length: int = attrs.field(default=10_000, validator=_POSITIVE)
+    max_series_per_request: int = attrs.field(default=1000, validator=_POSITIVE)
+    max_horizon: int = attrs.field(default=1000, validator=_POSITIVE)
+    rate_limit_per_minute: int = attrs.field(default=10_000, validator=_POSITIVE)
+    rate_limit_burst: int = attrs.field(default=1000, validator=_POSITIVE)
     """Most requests one key may make within any one second."""
-    retention: float = attrs.field(default=7 * 24 * 3600.0, validator=_positive)
+    retention: float = attrs.field(default=7 * 24 * 3600.0, validator=_POSITIVE_SECONDS)
     """Seconds a result stays readable after its job finished."""
-    feed_linger: float = attrs.field(default=0.25, validator=_non_negative)
+    feed_linger: float = attrs.field(default=0.25, validator=_NON_NEGATIVE_SECONDS)
     """Seconds the feed keeps gathering after the first new completion."""
-    max_wait: float = attrs.field(default=30.0, validator=_non_negative)
+    max_wait: float = attrs.field(default=30.0, validator=_NON_NEGATIVE_SECONDS)
     """Longest long-poll wait a request may ask for, well under Modal's 150 s."""
     executor: ExecutorKind = attrs.field(
         default=ExecutorKind.LOCAL, converter=ExecutorKind
     )
-    workers: int = attrs.field(factory=_default_workers, validator=_positive)
+    workers: int = attrs.field(factory=_default_workers, validator=_POSITIVE)
     """Processes of the local executor."""
-    purge_interval: float = attrs.field(default=600.0, validator=_positive)
+    purge_interval: float = attrs.field(default=600.0, validator=_POSITIVE_SECONDS)
     """Seconds between two sweeps that drop expired results."""
     clock: Callable[[], float] = time.time
     """The wall clock of every timestamp the server answers (unix seconds)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import attrs
@@ -190,12 +190,12 @@ async def test_a_chunked_body_over_the_limit_is_refused(make_app: AppFactory) ->
     """A body without Content-Length is counted as it arrives, and refused."""
     app = make_app(**LIMITS)
     chunks = [b" " * 1000] * 10
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": chunks.pop(), "more_body": bool(chunks)}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {

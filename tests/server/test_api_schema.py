@@ -23,7 +23,7 @@ def _schema() -> Any:
 schema = _schema()
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis is untyped
 @hypothesis.settings(
     max_examples=15,
     deadline=None,

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def _wait_done(
     return jobs
 
 
-def _statsforecast(model: Any, values: list[float], horizon: int) -> list[float]:
+def _statsforecast(model: Any, values: Sequence[float], horizon: int) -> list[float]:
     import pandas as pd
     from statsforecast import StatsForecast
 

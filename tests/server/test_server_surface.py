@@ -1,0 +1,80 @@
+"""The public surface of the `server` package and its command line."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+import server
+from server import ExecutorKind, Settings, hash_api_key
+from server.cli import KEYS_ENV, add_arguments, run, settings_from_args
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """`__all__` is sorted and every name in it exists."""
+    assert server.__all__ == sorted(server.__all__)
+    for name in server.__all__:
+        assert hasattr(server, name)
+
+
+def test_the_flags_have_their_defaults() -> None:
+    """Without flags: loopback, the local executor, no keys."""
+    args = _parse()
+
+    assert (args.host, args.port, args.executor, args.api_key) == (
+        "127.0.0.1",
+        8000,
+        "local",
+        [],
+    )
+
+
+def test_keys_come_from_flags_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--api-key` repeats, and POLLING_API_KEYS adds comma-separated keys."""
+    monkeypatch.setenv(KEYS_ENV, "env-one, env-two,")
+    args = _parse("--api-key", "a", "--api-key", "b", "--db", "x.db", "--workers", "3")
+
+    settings = settings_from_args(args)
+
+    assert settings.api_key_hashes == {
+        hash_api_key(k) for k in ("a", "b", "env-one", "env-two")
+    }
+    assert str(settings.db_path) == "x.db"
+    assert settings.workers == 3
+    assert settings.executor is ExecutorKind.LOCAL
+
+
+def test_run_refuses_to_start_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no key anywhere, `run` says so and returns 2."""
+    monkeypatch.delenv(KEYS_ENV, raising=False)
+
+    assert run(_parse()) == 2
+    assert "no API key" in capsys.readouterr().err
+
+
+def test_settings_keep_only_hashes_of_keys() -> None:
+    """The plain key is nowhere in the settings."""
+    settings = Settings.with_api_keys(["secret-key"])
+
+    assert "secret-key" not in repr(settings)
+    assert settings.api_key_hashes == {hash_api_key("secret-key")}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("batch_limit", 0), ("max_wait", -1.0), ("retention", 0)]
+)
+def test_settings_refuse_bad_limits(field: str, value: float) -> None:
+    """A limit out of range is refused with its name."""
+    with pytest.raises(ValueError, match=field):
+        Settings(**{field: value})  # type: ignore[arg-type]  # one field at a time
