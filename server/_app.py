@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Annotated, Any, Final
 
 import anyio
+import orjson
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -66,6 +67,14 @@ _PUBLISHED_BATCH_WORD: Final[dict[JobStatus, str]] = {
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     status: {"model": m.ErrorAnswer} for status in (400, 401, 404, 413, 414, 422, 429)
 }
+
+
+class Json(JSONResponse):
+    """A JSON answer rendered by orjson, several times faster than `json` on the
+    thousand-entry maps of the batch routes."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def encode_cursor(position: int) -> str:
@@ -210,6 +219,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
                 tg.cancel_scope.cancel()
 
     app = FastAPI(
+        default_response_class=Json,
         title="pollstack forecast jobs",
         version=str(API_VERSION),
         lifespan=lifespan,
@@ -219,21 +229,21 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
     app.add_middleware(Guard, settings=settings, keyring=keyring)
 
     @app.exception_handler(ApiError)
-    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc), exc.status_code, headers=exc.headers)
+    async def on_api_error(request: Request, exc: ApiError) -> Json:
+        return Json(error_body(exc), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Json:
         errors = exc.errors()
         error: ApiError
         if any(e.get("type") == "json_invalid" for e in errors):
             error = MalformedRequest("the body is not valid JSON")
         else:
             error = InvalidRequest(_validation_message(errors))
-        return JSONResponse(error_body(error), error.status_code)
+        return Json(error_body(error), error.status_code)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Json:
         error: ApiError
         if exc.status_code == 404:
             error = NotFound(f"no route {request.url.path}")
@@ -242,13 +252,13 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         else:
             error = ApiError(str(exc.detail))
             error.status_code = exc.status_code  # type: ignore[misc]  # one-off status
-        return JSONResponse(error_body(error), exc.status_code, headers=exc.headers)
+        return Json(error_body(error), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+    async def on_bug(request: Request, exc: Exception) -> Json:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         body = {"error": {"code": "internal_error", "message": "internal server error"}}
-        return JSONResponse(body, 500)
+        return Json(body, 500)
 
     async def owner(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -310,21 +320,21 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
             raise InvalidRequest(f"wait: at most {settings.max_wait} s, got {wait}")
 
     @app.get("/health", response_model=m.HealthAnswer, tags=["meta"])
-    async def health() -> JSONResponse:
+    async def health() -> Json:
         """The server is up and answering."""
-        return JSONResponse({"status": "ok"})
+        return Json({"status": "ok"})
 
     @app.get("/capabilities", response_model=m.CapabilitiesAnswer, tags=["meta"])
-    async def get_capabilities() -> JSONResponse:
+    async def get_capabilities() -> Json:
         """Limits, batch sizes, the rate limit and the features of this server."""
-        return JSONResponse(capabilities(settings))
+        return Json(capabilities(settings))
 
     @app.post(
         "/forecast-jobs", status_code=202, response_model=m.SubmitAnswer, tags=["jobs"]
     )
     async def submit(
         request: ForecastRequest, who: Owner, idempotency_key: IdempotencyKey = None
-    ) -> JSONResponse:
+    ) -> Json:
         """Submit one forecast job.
 
         The same `Idempotency-Key` from the same key returns the same job.
@@ -333,7 +343,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         text = _canonical(request)
         job = NewJob(text, hashlib.sha256(text.encode()).hexdigest(), idempotency_key)
         (accepted,) = await service.submit(who, [job])
-        return JSONResponse(
+        return Json(
             {
                 "job_id": accepted.job_id,
                 "status": WIRE_STATUS[accepted.status],
@@ -351,7 +361,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
     )
     async def submit_batch(
         body: m.BatchSubmitBody, who: Owner, idempotency_key: IdempotencyKey = None
-    ) -> JSONResponse:
+    ) -> Json:
         """Submit many forecast jobs at once; their ids come back in order.
 
         An `Idempotency-Key` covers the whole batch: sent again with the same
@@ -371,7 +381,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
             for i, text in enumerate(texts)
         ]
         accepted = await service.submit(who, jobs)
-        return JSONResponse({"job_ids": [a.job_id for a in accepted]}, 202)
+        return Json({"job_ids": [a.job_id for a in accepted]}, 202)
 
     @app.get(
         "/forecast-jobs/batch-status",
@@ -380,7 +390,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
     )
     async def batch_status_get(
         who: Owner, job_ids: Annotated[list[m.JobIdText], Query(min_length=1)]
-    ) -> JSONResponse:
+    ) -> Json:
         """The published form: each id to one of four words.
 
         The words are `completed`, `in_progress`, `not_found` and `error`. Queued jobs
@@ -393,7 +403,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
                 f"got {len(job_ids)}; use POST /forecast-jobs/batch-status"
             )
         rows = await service.statuses(who, job_ids, with_results=False)
-        return JSONResponse(
+        return Json(
             {
                 job_id: _PUBLISHED_BATCH_WORD[
                     rows[job_id].status if job_id in rows else JobStatus.NOT_FOUND
@@ -407,7 +417,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         response_model=m.BatchStatusAnswer,
         tags=["status"],
     )
-    async def batch_status_post(body: m.BatchStatusBody, who: Owner) -> JSONResponse:
+    async def batch_status_post(body: m.BatchStatusBody, who: Owner) -> Json:
         """The status of many jobs, with completion times, optionally results.
 
         With `wait` > 0 the answer is long-polled: it comes as soon as any of the
@@ -426,7 +436,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         response_model=m.BatchStatusAnswer,
         tags=["status"],
     )
-    async def batch_results(body: m.BatchResultsBody, who: Owner) -> JSONResponse:
+    async def batch_results(body: m.BatchResultsBody, who: Owner) -> Json:
         """The results of many jobs: batch status with `include_results` set."""
         check_count(len(body.job_ids), "job_ids")
         rows = await service.statuses(who, body.job_ids, with_results=True)
@@ -439,7 +449,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         since: Annotated[float | None, Query(allow_inf_nan=False)] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
-    ) -> JSONResponse:
+    ) -> Json:
         """This key's jobs that finished after `after` (a cursor) or `since` (a time).
 
         With neither, the feed starts at the oldest retained completion. Long-polled
@@ -470,7 +480,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
             else:
                 item["error"] = row.error
             jobs.append(item)
-        return JSONResponse({"jobs": jobs, "cursor": encode_cursor(page.cursor)})
+        return Json({"jobs": jobs, "cursor": encode_cursor(page.cursor)})
 
     @app.get(
         "/forecast-jobs/{job_id}",
@@ -478,9 +488,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         responses={202: {"model": m.JobAnswer}, 410: {"model": m.JobAnswer}},
         tags=["jobs"],
     )
-    async def get_job(
-        job_id: Annotated[str, Path(max_length=100)], who: Owner
-    ) -> JSONResponse:
+    async def get_job(job_id: Annotated[str, Path(max_length=100)], who: Owner) -> Json:
         """One job: 200 once finished, 202 while queued or running.
 
         404 for a job that does not exist or belongs to another key, 410 once its
@@ -500,15 +508,15 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
                 extra={k: v for k, v in answer.items() if k != "error"},
             )
         code = 200 if found.status.is_terminal else 202
-        return JSONResponse(answer, code)
+        return Json(answer, code)
 
     return app
 
 
 def _batch_answer(
     job_ids: Sequence[str], rows: Mapping[str, JobRow], *, with_results: bool
-) -> JSONResponse:
-    return JSONResponse(
+) -> Json:
+    return Json(
         {
             "jobs": {
                 job_id: _entry(rows.get(job_id), with_result=with_results)

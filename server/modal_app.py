@@ -36,6 +36,7 @@ image = (
         "httpx>=0.27",
         "limits>=4.0",
         "numpy>=1.26",
+        "orjson>=3.10",
         "pandas>=2.0",
         "pydantic>=2.7",
         "statsforecast>=2.0",
