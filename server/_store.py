@@ -209,20 +209,21 @@ class JobStore:
     ) -> dict[str, JobRow]:
         """The jobs of this owner among these ids; others are simply absent.
 
-        One indexed `IN (...)` query, so a thousand ids cost one round trip.
+        One query: the ids go in as one JSON array, joined to the job id index,
+        which costs less than binding a thousand parameters to `IN (...)`.
         """
         ids = list(dict.fromkeys(job_ids))
         if not ids:
             return {}
 
-        columns = "job_id, status, submitted_at, started_at, completed_at, error"
+        columns = "j.job_id, status, submitted_at, started_at, completed_at, error"
         if with_results:
             columns += ", result"
-        marks = ",".join("?" * len(ids))
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {columns} FROM jobs WHERE job_id IN ({marks}) AND owner = ?",
-                (*ids, owner),
+                f"SELECT {columns} FROM json_each(?) AS wanted"
+                " JOIN jobs AS j ON j.job_id = wanted.value WHERE j.owner = ?",
+                (json.dumps(ids), owner),
             ).fetchall()
         return {row[0]: self._row(row, now, with_results) for row in rows}
 
