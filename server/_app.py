@@ -38,7 +38,7 @@ from ._executors import Executor, LocalExecutor
 from ._guard import Guard, Keyring, error_body
 from ._service import JobService
 from ._settings import ExecutorKind, Settings
-from ._store import JobRow, NewJob
+from ._store import JOB_ID_LENGTH, JobRow, NewJob
 from .forecast import ForecastRequest, ModelName
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,18 @@ FEATURES: Final = (
     "idempotency",
     "wait",
 )
+ROUTES: Final = {
+    "submit": "POST /forecast-jobs",
+    "batch_submit": "POST /forecast-jobs/batch",
+    "get": "GET /forecast-jobs/{job_id}",
+    "batch_status": "POST /forecast-jobs/batch-status",
+    "batch_status_get": "GET /forecast-jobs/batch-status",
+    "batch_results": "POST /forecast-jobs/batch-results",
+    "wait": "POST /forecast-jobs/batch-status",
+    "feed": "GET /forecast-jobs/feed",
+    "capabilities": "GET /capabilities",
+    "health": "GET /health",
+}
 _CURSOR_PREFIX: Final = "pf1:"
 
 # The published `GET /forecast-jobs/batch-status` form knows four words only.
@@ -155,13 +167,18 @@ def _make_executor(settings: Settings) -> Executor:
 def capabilities(settings: Settings) -> dict[str, Any]:
     """The capability document the server answers at `GET /capabilities`."""
     limit = settings.batch_limit
+    # The GET form is bound by the URL length first: each id costs `job_ids=`, the
+    # id and a separator.
+    per_id = len("job_ids=") + JOB_ID_LENGTH + 1
+    room = settings.max_url_length - len("/forecast-jobs/batch-status?") + 1
     return {
         "api_version": API_VERSION,
         "features": list(FEATURES),
+        "routes": dict(ROUTES),
         "limits": {
             "batch_submit_max": limit,
             "batch_status_max": limit,
-            "batch_status_get_max": limit,
+            "batch_status_get_max": max(1, min(limit, room // per_id)),
             "batch_results_max": limit,
             "feed_page_max": limit,
             "max_url_length": settings.max_url_length,

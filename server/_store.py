@@ -56,8 +56,11 @@ _STATUS_OF_VALUE: Final = {status.value: status for status in JobStatus}
 _UNKNOWN_ERROR: Final = {"code": "job_failed", "message": "the job failed"}
 
 
+JOB_ID_LENGTH: Final = 35
+
+
 def new_job_id() -> str:
-    """An unguessable job id: 128 random bits."""
+    """An unguessable job id: 128 random bits, `fj_` and 32 hex digits."""
     return "fj_" + secrets.token_hex(16)
 
 

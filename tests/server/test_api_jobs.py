@@ -276,3 +276,23 @@ async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
 
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
+
+
+async def test_the_get_form_takes_as_many_ids_as_the_document_says(
+    client: httpx.AsyncClient,
+) -> None:
+    """`batch_status_get_max` ids of the server's own format fit in the URL."""
+    limits = (await client.get("/capabilities")).json()["limits"]
+    count = limits["batch_status_get_max"]
+    ids = [f"fj_{i:032x}" for i in range(count + 1)]
+
+    fits = await client.get(
+        "/forecast-jobs/batch-status", params={"job_ids": ids[:count]}, headers=AUTH
+    )
+    over = await client.get(
+        "/forecast-jobs/batch-status", params={"job_ids": ids}, headers=AUTH
+    )
+
+    assert fits.status_code == 200
+    assert len(fits.json()) == count
+    assert over.status_code == 414
