@@ -119,7 +119,7 @@ class Poller:
     api: JobAPI
     strategy: PollStrategy
     deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
-    max_in_flight: int | None = attrs.field(default=100, validator=_positive_or_none)
+    max_in_flight: int | None = attrs.field(default=1000, validator=_positive_or_none)
     rate: RateLimit | None = None
     backoff: Backoff = attrs.Factory(Backoff)
     progress: bool | None = None
@@ -314,6 +314,7 @@ class _Run:
                 with anyio.move_on_after(self.poller.deadline or math.inf):
                     await self._loop(poll, group)
                 group.cancel_scope.cancel()
+            self._apply_queued(poll)
             self._time_out_the_rest(source)
         finally:
             self.finished = anyio.current_time()
@@ -364,6 +365,19 @@ class _Run:
                     except anyio.WouldBlock:
                         break
                     self._apply(event, poll)
+
+    def _apply_queued(self, poll: Poll) -> None:
+        """Apply the events a deadline left unread, so that no job goes missing.
+
+        A submit answered at the very instant of the deadline has left the set of
+        open submits, but its job is still on its way to the board.
+        """
+        while True:
+            try:
+                event = self.events.receive_nowait()
+            except anyio.WouldBlock:
+                return
+            self._apply(event, poll)
 
     def _dispatch(self, check: Check, group: TaskGroup) -> None:
         for job_id in check.job_ids:

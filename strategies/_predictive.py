@@ -32,6 +32,7 @@ from polling import (
     Reply,
     RequestKind,
     Submitted,
+    Tracked,
     fraction,
     positive,
 )
@@ -42,8 +43,30 @@ from ._common import Composable
 _SAMPLES = 4096
 """Run times kept for the quantile: enough for a 0.5 % quantile, bounded memory."""
 
-_START_WINDOW = 256
+_START_WINDOW = 4096
 """Recent starts used to estimate the queue's drain rate."""
+
+_QUEUED = 0.1
+"""A job that started this many seconds after it was submitted had waited in a
+queue: only such starts tell the queue's drain rate."""
+
+_REPLAN_TOLERANCE = 0.05
+"""A due check is put off only if the new plan is this many spacings later."""
+
+_REPLAN_NEAR = 1.0
+"""A plan this many seconds away or nearer is kept; a farther one is looked at
+again halfway there, when the queue is better known."""
+
+
+def _waypoint(now: float, planned: float) -> float:
+    """When to look at a plan again: at the plan itself once it is near.
+
+    A far plan rests on an early guess of the queue; halving the distance each
+    time costs a few recomputations per job and no requests.
+    """
+    if planned - now <= _REPLAN_NEAR:
+        return planned
+    return now + (planned - now) / 2
 
 
 @attrs.frozen
@@ -75,6 +98,7 @@ class PredictivePoll:
         self.config = config
         self.rng = random.Random(config.seed)
         self.order: dict[JobId, int] = {}
+        self.submitted_at: dict[JobId, float] = {}
         self.due: list[tuple[float, int, JobId]] = []
         self.next_check: dict[JobId, float] = {}
         self.durations: SortedList[float] = SortedList()
@@ -83,6 +107,8 @@ class PredictivePoll:
         self.drain_rate: float | None = None
         self.starts_changed = False
         self.round_trip = 0.0
+        self.predicted: dict[JobId, float] = {}
+        self.start_errors: SortedList[float] = SortedList()
 
     def decide(self, board: Board) -> Decision:
         checks = []
@@ -95,6 +121,13 @@ class PredictivePoll:
             if tracked.in_flight:
                 self._schedule(job_id, board.now + self._spacing())
                 continue
+            if tracked.started_at is None:
+                # Planned before the queue was known: plan again with what is
+                # known now, and ask only if the job may have finished by now.
+                planned = self._plan_unstarted(job_id, tracked, board.now)
+                if planned > board.now + _REPLAN_TOLERANCE * self._spacing():
+                    self._schedule(job_id, _waypoint(board.now, planned))
+                    continue
             del self.next_check[job_id]
             checks.append(_Check(RequestKind.GET, (job_id,)))
         wake_at = max(self.due[0][0], board.retry_at) if self.due else None
@@ -104,6 +137,7 @@ class PredictivePoll:
         if isinstance(event, Submitted):
             for job_id in event.job_ids:
                 self.order[job_id] = len(self.order)
+                self.submitted_at[job_id] = board.pending[job_id].submitted_at
                 self._schedule_first(job_id, board)
             return
         offset = board.server_now - board.now
@@ -116,8 +150,18 @@ class PredictivePoll:
 
     def _schedule_first(self, job_id: JobId, board: Board) -> None:
         tracked = board.pending[job_id]
-        start = max(tracked.submitted_at, self._predicted_start(job_id))
-        self._schedule(job_id, start + self._early_run_time() + self._spacing())
+        planned = self._plan_unstarted(job_id, tracked, board.now)
+        self._schedule(job_id, _waypoint(board.now, planned))
+
+    def _plan_unstarted(self, job_id: JobId, tracked: Tracked, now: float) -> float:
+        """When to ask about a job not seen running: its predicted start, plus
+        the run time nearly every job exceeds, plus one spacing."""
+        # It was still queued when last seen, and cannot have started before.
+        seen_queued = tracked.last_checked or tracked.submitted_at
+        start = max(seen_queued, self._predicted_start(job_id))
+        when = start + self._early_run_time() + self._spacing()
+        last = tracked.last_checked or tracked.submitted_at
+        return min(when, last + self.config.max_staleness)
 
     def _schedule_next(self, job_id: JobId, board: Board, reply: Reply) -> None:
         now = reply.received_at
@@ -129,8 +173,8 @@ class PredictivePoll:
             started = tracked.started_at - (board.server_now - board.now)
             when = max(now, started + self._early_run_time()) + spacing
         else:
-            start = max(now, self._predicted_start(job_id))
-            when = start + self._early_run_time() + spacing
+            planned = self._plan_unstarted(job_id, tracked, now)
+            when = _waypoint(now, planned)
         when = min(when, now + self.config.max_staleness)
         self._schedule(job_id, max(when, board.retry_at))
 
@@ -152,14 +196,28 @@ class PredictivePoll:
         return early
 
     def _predicted_start(self, job_id: JobId) -> float:
-        """When the job starts, placed behind the latest start seen in the queue."""
+        """When the job starts, placed behind the latest start seen in the queue.
+
+        Less the margin by which such predictions have come out late: a check
+        made too early costs one request, one made too late costs the delay.
+        """
         if self.starts_changed:
             self.drain_rate = self._drain_rate()
             self.starts_changed = False
         if self.drain_rate is None or self.latest_start is None:
             return -math.inf
         last_seq, last_at = self.latest_start
-        return last_at + (self.order[job_id] - last_seq) / self.drain_rate
+        predicted = last_at + (self.order[job_id] - last_seq) / self.drain_rate
+        self.predicted[job_id] = predicted
+        return predicted - self._start_margin()
+
+    def _start_margin(self) -> float:
+        """How late start predictions have been, at their 99th percentile."""
+        count = len(self.start_errors)
+        if count < 20:
+            return 0.0
+        late: float = self.start_errors[min(count - 1, int(0.99 * count))]
+        return max(0.0, late)
 
     def _drain_rate(self) -> float | None:
         """Jobs started per second, over the recent starts seen."""
@@ -178,22 +236,31 @@ class PredictivePoll:
         completed_at: float | None,
         offset: float,
     ) -> None:
-        if started_at is not None and job_id in self.order:
-            seen = (self.order[job_id], started_at - offset)
-            self.starts.append(seen)
-            self.starts_changed = True
-            if self.latest_start is None or seen[0] > self.latest_start[0]:
-                self.latest_start = seen
         if started_at is not None and completed_at is not None:
-            self._add_duration(completed_at - started_at)
-
-    def _add_duration(self, duration: float) -> None:
-        if len(self.durations) < _SAMPLES:
-            self.durations.add(duration)
+            self._add_sample(self.durations, completed_at - started_at)
+        submitted_at = self.submitted_at.get(job_id)
+        if started_at is None or submitted_at is None:
             return
-        # Keep the sample fresh and bounded: replace one at random.
-        self.durations.pop(self.rng.randrange(_SAMPLES))
-        self.durations.add(duration)
+        if completed_at is not None:
+            del self.submitted_at[job_id]
+        started = started_at - offset
+        predicted = self.predicted.pop(job_id, None)
+        if predicted is not None:
+            self._add_sample(self.start_errors, predicted - started)
+        if started - submitted_at < _QUEUED:
+            # Started as soon as it came: it says nothing of the queue.
+            return
+        seen = (self.order[job_id], started)
+        self.starts.append(seen)
+        self.starts_changed = True
+        if self.latest_start is None or seen[0] > self.latest_start[0]:
+            self.latest_start = seen
+
+    def _add_sample(self, sample: SortedList[float], value: float) -> None:
+        if len(sample) >= _SAMPLES:
+            # Keep the sample fresh and bounded: replace one at random.
+            sample.pop(self.rng.randrange(_SAMPLES))
+        sample.add(value)
 
     def _learn_round_trip(self, reply: Reply) -> None:
         if reply.check.kind is RequestKind.GET and reply.error is None:
