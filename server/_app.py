@@ -106,7 +106,8 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     number = raw.removeprefix(_CURSOR_PREFIX)
-    if not raw.startswith(_CURSOR_PREFIX) or not number.isdigit():
+    # At most 18 digits: the position is an SQLite integer (signed 64-bit).
+    if not raw.startswith(_CURSOR_PREFIX) or not number.isdigit() or len(number) > 18:
         raise InvalidRequest(f"after: {cursor!r} is not a cursor this server gave")
     return int(number)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
@@ -120,6 +121,9 @@ CASES = [
         "job_id: String should have at most 100 characters"),
     Bad("bad cursor", "GET", f"{FJ}/feed", 422, "invalid_request",
         "not a cursor this server gave", params={"after": "garbage"}),
+    Bad("cursor out of range", "GET", f"{FJ}/feed", 422, "invalid_request",
+        "not a cursor this server gave",
+        params={"after": base64.urlsafe_b64encode(b"pf1:" + b"9" * 30).decode()}),
     Bad("cursor and since", "GET", f"{FJ}/feed", 422, "invalid_request",
         "either after or since", params={"after": "cGYxOjE", "since": 1}),
     Bad("feed limit over the page size", "GET", f"{FJ}/feed", 422,
