@@ -198,7 +198,9 @@ def _sole_polling_error(group: BaseExceptionGroup) -> BaseException:
         else:
             leaves.append(error)
     polling_errors = [e for e in leaves if isinstance(e, PollingError)]
-    if len(polling_errors) == 1:
+    # Workers in flight together often meet the same error (a revoked key fails
+    # every request): one error of one kind, however many times it was raised.
+    if polling_errors and len({type(e) for e in polling_errors}) == 1:
         return polling_errors[0]
     return group
 
@@ -256,6 +258,11 @@ class _Source:
         for item in left:
             yield self.count, item
             self.count += 1
+
+    def close(self) -> None:
+        """Close the buffer, once the run is over."""
+        self._arrive.close()
+        self._arrived.close()
 
     def _drain_buffer(self) -> list[Any]:
         items = []
@@ -320,6 +327,9 @@ class _Run:
             self.finished = anyio.current_time()
             self.progress.close()
             self.outcomes.close()
+            self.events_in.close()
+            self.events.close()
+            source.close()
         log.info(
             "run finished: %d jobs in %.2fs, %d requests",
             self.given,
