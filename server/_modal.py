@@ -103,6 +103,8 @@ class ModalExecutor:
         drain_timeout: Seconds one queue read blocks when the queue is empty.
         check_after: Seconds without news before a job's call is asked directly.
         check_max: The longest interval between two such direct checks.
+        spawn_concurrency: Most spawn calls in flight at once, so that a burst of
+            submits becomes a steady stream of RPCs.
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class ModalExecutor:
         drain_timeout: float = 5.0,
         check_after: float = 900.0,
         check_max: float = 3600.0,
+        spawn_concurrency: int = 64,
     ) -> None:
         self._function = function
         self._from_id = from_id
@@ -128,6 +131,7 @@ class ModalExecutor:
         self._check_after = check_after
         self._check_max = check_max
         self._pending: dict[str, _Pending] = {}
+        self._spawning = anyio.CapacityLimiter(spawn_concurrency)
 
     @classmethod
     def from_deployment(
@@ -181,7 +185,8 @@ class ModalExecutor:
         pending = self._pending[job.job_id] = _Pending(anyio.Event())
         try:
             if job.handle is None:
-                call = await self._function.spawn.aio(job.job_id, job.request)
+                async with self._spawning:
+                    call = await self._function.spawn.aio(job.job_id, job.request)
                 call_id = str(call.object_id)
                 await started(call_id)
             else:

@@ -60,7 +60,10 @@ class JobService:
         self._queued = anyio.Event()
 
     async def db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store call, in a worker thread unless settings say otherwise."""
+        """Run a writing store call, in a worker thread unless settings say otherwise.
+
+        Reads are called directly: see `JobStore` for why.
+        """
         bound = functools.partial(call, *args, **kwargs)
         if self.settings.offload_db:
             return await anyio.to_thread.run_sync(bound)
@@ -81,12 +84,8 @@ class JobService:
         self, owner: str, job_ids: Iterable[str], *, with_results: bool
     ) -> dict[str, JobRow]:
         """The jobs of this key among these ids."""
-        return await self.db(
-            self.store.get_many,
-            owner,
-            job_ids,
-            now=self.now(),
-            with_results=with_results,
+        return self.store.get_many(
+            owner, job_ids, now=self.now(), with_results=with_results
         )
 
     async def wait_for_change(
@@ -164,13 +163,8 @@ class JobService:
     async def _feed_page(
         self, owner: str, after: int | None, since: float | None, limit: int
     ) -> FeedPage:
-        return await self.db(
-            self.store.feed,
-            owner,
-            after=after,
-            since=since,
-            limit=limit,
-            now=self.now(),
+        return self.store.feed(
+            owner, after=after, since=since, limit=limit, now=self.now()
         )
 
     async def run(
@@ -183,7 +177,7 @@ class JobService:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.executor.serve)
             tg.start_soon(self._purge_loop)
-            left = await self.db(self.store.unfinished)
+            left = self.store.unfinished()
             if left:
                 logger.info("re-queueing %d unfinished jobs", len(left))
             self._queue.extendleft(reversed(left))
@@ -199,7 +193,7 @@ class JobService:
 
     async def _run_one(self, job_id: str, slots: anyio.Semaphore) -> None:
         try:
-            item = await self.db(self.store.work_item, job_id)
+            item = self.store.work_item(job_id)
             if item is None:
                 return
 

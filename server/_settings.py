@@ -74,7 +74,7 @@ class Settings:
     clock: Callable[[], float] = time.time
     """The wall clock of every timestamp the server answers (unix seconds)."""
     offload_db: bool = True
-    """Run SQLite calls in a worker thread so they never hold the event loop.
+    """Run SQLite writes in a worker thread so a commit never holds the event loop.
 
     Tests in virtual time (trio's `MockClock` with autojump) turn this off: a wait on
     a worker thread looks idle to the mock clock, which would then jump ahead.

@@ -1,10 +1,14 @@
 """The job store: one SQLite file in WAL mode.
 
 The store is a handful of fixed statements on one table, so the standard library's
-`sqlite3` is all it needs; an ORM would add a layer without removing any code. One
-connection is shared behind a lock: SQLite serialises writers anyway, and the
-statements are short. Every method is blocking; the app calls them from a worker
-thread (see `Settings.offload_db`).
+`sqlite3` is all it needs; an ORM would add a layer without removing any code.
+
+Two connections: one writes, behind a lock (SQLite serialises writers anyway), and
+the app calls the writing methods from a worker thread (see `Settings.offload_db`),
+since a commit may wait on the disk. The other reads. In WAL mode a reader never
+waits for a writer, and the reads are single indexed queries of a few milliseconds
+at most (a thousand ids), so the app runs them on the event loop itself: handing
+them to a thread would cost more than the query.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency
     ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_feed
     ON jobs (owner, done_seq) WHERE done_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_done_seq
+    ON jobs (done_seq) WHERE done_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_completed_at
     ON jobs (completed_at) WHERE completed_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_unfinished
@@ -52,6 +58,7 @@ CREATE INDEX IF NOT EXISTS jobs_unfinished
 
 _UNFINISHED: Final = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
 _FINISHED: Final = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
+_TOP: Final = "SELECT COALESCE(MAX(done_seq), 0) FROM jobs"
 _STATUS_OF_VALUE: Final = {status.value: status for status in JobStatus}
 _UNKNOWN_ERROR: Final = {"code": "job_failed", "message": "the job failed"}
 
@@ -129,7 +136,7 @@ class JobStore:
 
     def __init__(self, path: Path, *, retention: float) -> None:
         self._retention = retention
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # WAL with synchronous=NORMAL: a killed process loses no committed
         # transaction (the WAL is in the OS cache); only a power loss can drop the
         # last few, a trade taken for write speed.
@@ -138,15 +145,26 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
-        (top,) = self._db.execute(
-            "SELECT COALESCE(MAX(done_seq), 0) FROM jobs"
-        ).fetchone()
-        self._done_seq: int = top
+        self._done_seq: int = self._db.execute(_TOP).fetchone()[0]
+        if str(path) == ":memory:":
+            # Each connection to ":memory:" is a database of its own.
+            self._reader, self._read_lock = self._db, self._lock
+        else:
+            self._reader = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None
+            )
+            self._reader.execute("PRAGMA busy_timeout=5000")
+            self._read_lock = threading.RLock()
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
+        """Close the connections."""
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     def insert(
         self, owner: str, jobs: Sequence[NewJob], *, now: float
@@ -222,12 +240,11 @@ class JobStore:
         columns = "j.job_id, status, submitted_at, started_at, completed_at, error"
         if with_results:
             columns += ", result"
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {columns} FROM json_each(?) AS wanted"
-                " JOIN jobs AS j ON j.job_id = wanted.value WHERE j.owner = ?",
-                (json.dumps(ids), owner),
-            ).fetchall()
+        rows = self._read(
+            f"SELECT {columns} FROM json_each(?) AS wanted"
+            " JOIN jobs AS j ON j.job_id = wanted.value WHERE j.owner = ?",
+            (json.dumps(ids), owner),
+        )
         return {row[0]: self._row(row, now, with_results) for row in rows}
 
     def get(self, owner: str, job_id: str, *, now: float) -> JobRow | None:
@@ -249,24 +266,22 @@ class JobStore:
 
     def unfinished(self) -> list[str]:
         """Ids of the jobs accepted but not finished, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT job_id FROM jobs WHERE status IN (?, ?) ORDER BY seq",
-                _UNFINISHED,
-            ).fetchall()
+        rows = self._read(
+            "SELECT job_id FROM jobs WHERE status IN (?, ?) ORDER BY seq", _UNFINISHED
+        )
         return [row[0] for row in rows]
 
     def work_item(self, job_id: str) -> WorkItem | None:
         """The request of an unfinished job, or None if it finished meanwhile."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT owner, request, handle FROM jobs"
-                " WHERE job_id = ? AND status IN (?, ?)",
-                (job_id, *_UNFINISHED),
-            ).fetchone()
-        if row is None:
+        rows = self._read(
+            "SELECT owner, request, handle FROM jobs"
+            " WHERE job_id = ? AND status IN (?, ?)",
+            (job_id, *_UNFINISHED),
+        )
+        if not rows:
             return None
-        return WorkItem(job_id, row[0], json.loads(row[1]), row[2])
+        owner, request, handle = rows[0]
+        return WorkItem(job_id, owner, json.loads(request), handle)
 
     def mark_running(self, job_id: str, *, now: float, handle: str | None) -> None:
         """Record that a job started, and the executor's handle for it."""
@@ -346,14 +361,20 @@ class JobStore:
         elif since is not None:
             where += " AND completed_at > ?"
             params.append(since)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT job_id, status, submitted_at, started_at, completed_at, error,"
-                f" result, done_seq FROM jobs WHERE {where}"
-                " ORDER BY done_seq LIMIT ?",
-                (*params, limit),
-            ).fetchall()
-            top = self._done_seq
+        with self._read_lock:
+            # One read transaction, so that the newest number is that of the same
+            # snapshot the rows come from.
+            self._reader.execute("BEGIN")
+            try:
+                rows = self._reader.execute(
+                    "SELECT job_id, status, submitted_at, started_at, completed_at,"
+                    f" error, result, done_seq FROM jobs WHERE {where}"
+                    " ORDER BY done_seq LIMIT ?",
+                    (*params, limit),
+                ).fetchall()
+                top = self._reader.execute(_TOP).fetchone()[0]
+            finally:
+                self._reader.execute("COMMIT")
         page = [self._row(row, now, True) for row in rows]
         if rows:
             return FeedPage(page, rows[-1][7])
@@ -368,7 +389,7 @@ class JobStore:
         cutoff = now - self._retention
         with self._lock:
             expired = self._db.execute(
-                "UPDATE jobs SET status = ?, result = NULL, done_seq = NULL"
+                "UPDATE jobs SET status = ?, result = NULL"
                 " WHERE completed_at <= ? AND status IN (?, ?)",
                 (JobStatus.EXPIRED.value, cutoff, *_FINISHED),
             ).rowcount
@@ -379,8 +400,5 @@ class JobStore:
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each stored status."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT status, COUNT(*) FROM jobs GROUP BY status"
-            ).fetchall()
+        rows = self._read("SELECT status, COUNT(*) FROM jobs GROUP BY status", ())
         return {JobStatus(status): n for status, n in rows}
