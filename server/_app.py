@@ -77,13 +77,17 @@ _PUBLISHED_BATCH_WORD: Final[dict[JobStatus, str]] = {
 }
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"model": m.ErrorAnswer} for status in (400, 401, 404, 413, 414, 422, 429)
+    status: {"model": m.ErrorAnswer}
+    for status in (400, 401, 404, 405, 409, 413, 414, 422, 429)
 }
 
 
 class Json(JSONResponse):
-    """A JSON answer rendered by orjson, several times faster than `json` on the
-    thousand-entry maps of the batch routes."""
+    """A JSON answer rendered by orjson.
+
+    orjson is several times faster than `json` on the thousand-entry maps of the
+    batch routes.
+    """
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
@@ -106,8 +110,9 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     number = raw.removeprefix(_CURSOR_PREFIX)
+    digits = number.isascii() and number.isdigit()
     # At most 18 digits: the position is an SQLite integer (signed 64-bit).
-    if not raw.startswith(_CURSOR_PREFIX) or not number.isdigit() or len(number) > 18:
+    if not raw.startswith(_CURSOR_PREFIX) or not digits or len(number) > 18:
         raise InvalidRequest(f"after: {cursor!r} is not a cursor this server gave")
     return int(number)
 
@@ -268,8 +273,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed here")
         else:
-            error = ApiError(str(exc.detail))
-            error.status_code = exc.status_code  # type: ignore[misc]  # one-off status
+            body = {"error": {"code": f"http_{exc.status_code}", "message": exc.detail}}
+            return Json(body, exc.status_code, headers=exc.headers)
         return Json(error_body(error), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
