@@ -47,7 +47,12 @@ class Backoff:
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """How long to wait before retry number `retry` (0 for the first)."""
-        return rng.uniform(0.0, min(self.cap, self.initial * 2.0**retry))
+        try:
+            window = min(self.cap, self.initial * 2.0**retry)
+        except OverflowError:
+            # 2.0**retry is past a float's range from retry 1024; the cap holds.
+            window = self.cap
+        return rng.uniform(0.0, window)
 
 
 @attrs.define
