@@ -196,6 +196,7 @@ def capabilities(settings: Settings) -> dict[str, Any]:
         "rate_limit": {
             "requests": settings.rate_limit_per_minute,
             "per_seconds": 60,
+            "per_second": round(settings.rate_limit_per_minute / 60, 3),
             "burst": settings.rate_limit_burst,
             "burst_per_seconds": 1,
             "scope": "api_key",

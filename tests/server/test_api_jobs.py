@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 from serverkit import AIRLINE, AUTH, OTHER_AUTH, AppFactory, naive_request, serve
@@ -262,6 +263,7 @@ async def test_capabilities_need_no_key_and_state_the_limits(
     assert body["rate_limit"] == {
         "requests": 10_000,
         "per_seconds": 60,
+        "per_second": 166.667,
         "burst": 1000,
         "burst_per_seconds": 1,
         "scope": "api_key",
@@ -296,3 +298,26 @@ async def test_the_get_form_takes_as_many_ids_as_the_document_says(
     assert fits.status_code == 200
     assert len(fits.json()) == count
     assert over.status_code == 414
+
+
+async def test_concurrent_submits_with_one_key_make_one_job(
+    make_app: AppFactory,
+) -> None:
+    """Racing submits with the same Idempotency-Key all get the same job."""
+
+    headers = AUTH | {"Idempotency-Key": "race"}
+    ids: list[str] = []
+    async with serve(make_app(offload_db=True)) as client:
+
+        async def submit() -> None:
+            answer = await client.post(
+                "/forecast-jobs", json=naive_request(), headers=headers
+            )
+            ids.append(answer.json()["job_id"])
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(submit)
+
+    assert len(ids) == 8
+    assert len(set(ids)) == 1
