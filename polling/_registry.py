@@ -100,6 +100,7 @@ def parse_spec(spec: str) -> dict[str, Any]:
     """Split `name:key=value,key=value` into a mapping; values become numbers,
     booleans or strings."""
     name, _, rest = spec.strip().partition(":")
+    name = name.strip()
     if not name:
         raise ConfigError(f"a strategy spec starts with a name, got {spec!r}")
     params: dict[str, Any] = {"name": name}
