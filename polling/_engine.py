@@ -55,6 +55,7 @@ from ._types import (
     RequestKind,
     outcome_kind_of,
 )
+from ._validate import positive, positive_int
 
 log = logging.getLogger("polling")
 
@@ -71,9 +72,18 @@ _RATE_MARGIN = 0.95
 """The share of a declared rate limit the client uses, so it stays under it."""
 
 
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not value > 0:
-        raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
+def _positive_or_none(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if value is not None:
+        positive(instance, attribute, value)
+
+
+def _positive_int_or_none(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if value is not None:
+        positive_int(instance, attribute, value)
 
 
 @attrs.frozen
@@ -119,7 +129,9 @@ class Poller:
     api: JobAPI
     strategy: PollStrategy
     deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
-    max_in_flight: int | None = attrs.field(default=1000, validator=_positive_or_none)
+    max_in_flight: int | None = attrs.field(
+        default=1000, validator=_positive_int_or_none
+    )
     rate: RateLimit | None = None
     backoff: Backoff = attrs.Factory(Backoff)
     progress: bool | None = None
