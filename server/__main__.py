@@ -1,3 +1,5 @@
+"""`python -m server`: serve the app with uvicorn (see `server.cli`)."""
+
 import sys
 
 from .cli import main

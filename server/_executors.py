@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import multiprocessing
 from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, Self
+from typing import Any, Final, Protocol, Self
 
 import anyio
 import attrs
@@ -17,6 +18,9 @@ from polling._types import JobStatus
 from .forecast import run_forecast
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE: Final = 10.0
+"""Seconds the local pool's running forecasts get to end when the server stops."""
 
 StartedCallback = Callable[[str | None], Awaitable[None]]
 """Called by an executor once a job is running, with its handle for a restart."""
@@ -126,12 +130,21 @@ class LocalExecutor:
         )
 
     async def serve(self) -> None:
-        """Hold the pool open until cancelled, then shut it down."""
-        self._pool = self._new_pool()
+        """Hold the pool open until cancelled, then shut it down.
+
+        Queued work is dropped and running forecasts get up to `SHUTDOWN_GRACE`
+        seconds to end, so that the workers exit cleanly; jobs cut short this way
+        stay unfinished in the store and run again at the next start.
+        """
+        self._pool = pool = self._new_pool()
         try:
             await anyio.sleep_forever()
         finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_GRACE):
+                await anyio.to_thread.run_sync(
+                    functools.partial(pool.shutdown, wait=True, cancel_futures=True),
+                    abandon_on_cancel=True,
+                )
 
     async def execute(self, job: JobSpec, started: StartedCallback) -> Completion:
         """Run the forecast in a worker process."""
