@@ -618,7 +618,9 @@ class _Run:
                 for _ in range(_BATCH_SUBMITTERS):
                     group.start_soon(self._submit_batches, source)
             else:
-                for _ in range(self.limit or _UNLIMITED_SUBMITTERS):
+                default = self.limit or _UNLIMITED_SUBMITTERS
+                submitters = getattr(self.strategy, "submit_concurrency", default)
+                for _ in range(submitters):
                     group.start_soon(self._submit_singly, source)
 
     async def _submit_batches(self, source: _Source) -> None:

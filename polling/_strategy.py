@@ -168,9 +168,10 @@ class Poll(Protocol):
 class PollStrategy(Protocol):
     """A polling strategy: a value that starts a fresh `Poll` for every run.
 
-    A strategy may also set two plain attributes that shape how the engine submits
-    its jobs: `submit_batch` (False to submit one job per request) and
-    `max_in_flight` (its own limit on requests in flight, None for no limit).
+    A strategy may also set plain attributes that shape how the engine sends:
+    `submit_batch` (False to submit one job per request), `submit_concurrency`
+    (single submits in flight at once) and `max_in_flight` (its own limit on
+    requests in flight, None for no limit).
     """
 
     def start(self, board: Board) -> Poll:

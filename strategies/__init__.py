@@ -5,6 +5,7 @@ from ._baselines import Naive, PerJobBackoff
 from ._batch import Batch
 from ._predictive import Predictive
 from ._sample import Sample
+from ._seeds import SeedAdaptive, SeedBatch, SeedSample, SeedSemaphore
 from ._semaphore import Semaphore
 from ._stack import Stack
 
@@ -15,6 +16,10 @@ __all__ = [
     "PerJobBackoff",
     "Predictive",
     "Sample",
+    "SeedAdaptive",
+    "SeedBatch",
+    "SeedSample",
+    "SeedSemaphore",
     "Semaphore",
     "Stack",
 ]

@@ -6,9 +6,20 @@ import math
 
 import attrs
 
-from polling import Board, ConfigError, Decision, Observation, Reply, positive
+from polling import (
+    Board,
+    ConfigError,
+    Decision,
+    JobId,
+    Observation,
+    Reply,
+    RequestKind,
+    positive,
+)
 
-from ._common import Composable, awaiting_results, result_checks, status_checks
+from ._common import Composable, awaiting_results, fetch_awaiting, status_checks
+
+_SWEEP_KINDS = frozenset({RequestKind.BATCH_STATUS, RequestKind.GET})
 
 
 def _above_one(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -58,46 +69,41 @@ class AdaptivePoll:
         self.next_round = -math.inf
         self.round_open = 0
         self.round_finished = 0
-        self.results_due = False
+        self.awaiting: set[JobId] = set()
 
     def decide(self, board: Board) -> Decision:
+        checks = fetch_awaiting(board, self.awaiting)
         if self.round_open:
-            return Decision()
+            return Decision(checks)
         if board.now < self.next_round:
-            return Decision(wake_at=self.next_round)
+            return Decision(checks, wake_at=self.next_round)
         idle = [
             job_id
             for job_id, tracked in board.pending.items()
             if not tracked.in_flight and not tracked.awaits_result
         ]
-        waiting = [
-            job_id
-            for job_id, tracked in board.pending.items()
-            if tracked.awaits_result and not tracked.in_flight
-        ]
-        checks = status_checks(board, idle) + result_checks(board, waiting)
-        self.round_open = len(checks)
+        sweep = status_checks(board, idle)
+        self.round_open = len(sweep)
         self.round_finished = 0
-        self.results_due = False
-        if not checks:
+        if not sweep:
             self.next_round = board.now + self.pause
-            return Decision(wake_at=self.next_round)
-        return Decision(checks)
+            return Decision(checks, wake_at=self.next_round)
+        return Decision(checks + sweep)
 
     def observe(self, event: Observation, board: Board) -> None:
-        if not isinstance(event, Reply) or not self.round_open:
+        if not isinstance(event, Reply):
+            return
+        self.awaiting.update(awaiting_results(board, event))
+        if event.check.kind not in _SWEEP_KINDS or not self.round_open:
             return
         self.round_open -= 1
         self.round_finished += sum(
             1 for state in event.states.values() if state.status.is_terminal
         )
-        self.results_due |= bool(awaiting_results(board, event))
         if self.round_open:
             return
         if self.round_finished:
             self.pause = self.config.min_interval
         else:
             self.pause = min(self.config.max_interval, self.pause * self.config.growth)
-        # Finished jobs whose results are still to read: fetch them at once.
-        wait = 0.0 if self.results_due else self.pause
-        self.next_round = max(event.received_at + wait, board.retry_at)
+        self.next_round = max(event.received_at + self.pause, board.retry_at)

@@ -35,6 +35,7 @@ class Naive:
 
     interval: float = attrs.field(default=2.0, validator=positive)
     submit_batch: ClassVar[bool] = False
+    submit_concurrency: ClassVar[int] = 100
     max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _NaivePoll:
@@ -74,6 +75,8 @@ class PerJobBackoff:
     initial: float = attrs.field(default=1.0, validator=positive)
     cap: float = attrs.field(default=30.0, validator=positive)
     submit_batch: ClassVar[bool] = False
+    submit_concurrency: ClassVar[int] = 100
+    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _BackoffPoll:
         """Begin a run."""

@@ -50,6 +50,9 @@ _QUEUED = 0.1
 """A job that started this many seconds after it was submitted had waited in a
 queue: only such starts tell the queue's drain rate."""
 
+_TICK = 0.01
+"""Checks are planned on a grid this fine, seconds."""
+
 _REPLAN_TOLERANCE = 0.05
 """A due check is put off only if the new plan is this many spacings later."""
 
@@ -179,12 +182,15 @@ class PredictivePoll:
         self._schedule(job_id, max(when, board.retry_at))
 
     def _schedule(self, job_id: JobId, when: float) -> None:
+        # On a grid, checks due together go together: one wake-up, not hundreds.
+        when = math.ceil(when / _TICK) * _TICK
         self.next_check[job_id] = when
         heapq.heappush(self.due, (when, self.order.get(job_id, 0), job_id))
 
     def _spacing(self) -> float:
         """Checks this far apart hold the target, the answer's travel included."""
-        return max(self.config.target_delay - 1.5 * self.round_trip, 0.001)
+        spacing = self.config.target_delay - 1.5 * self.round_trip - _TICK
+        return max(spacing, _TICK)
 
     def _early_run_time(self) -> float:
         """A run time that almost every job exceeds; zero until enough are seen."""
@@ -223,7 +229,8 @@ class PredictivePoll:
         """Jobs started per second, over the recent starts seen."""
         if self.latest_start is None or len(self.starts) < 2:
             return None
-        first_seq, first_at = min(self.starts)
+        # Starts are seen roughly in queue order: the oldest seen is a far point.
+        first_seq, first_at = self.starts[0]
         last_seq, last_at = self.latest_start
         if last_at <= first_at or last_seq <= first_seq:
             return None

@@ -17,7 +17,7 @@ The Hypothesis strategies need the `testing` extra (`pip install
 module works without Hypothesis.
 """
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 from ._checks import (
     check_in_flight,
@@ -41,7 +41,7 @@ from ._workloads import (
     workload,
 )
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ._hypothesis import (
         JobSet,
         Simulation,
@@ -99,7 +99,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     """Import the Hypothesis strategies on first use."""
     if name in _FROM_HYPOTHESIS:
         from . import _hypothesis
