@@ -25,6 +25,10 @@ from ._common import Composable, supports
 from ._predictive import Predictive
 
 
+_FEED_WAIT = 20.0
+"""How long the default batch layer holds a feed or wait request, at most."""
+
+
 def _to_layers(value: Any) -> tuple[PollStrategy, ...]:
     """Layers from strategies or their specs (names, mappings)."""
     if isinstance(value, str | PollStrategy) or hasattr(value, "keys"):
@@ -60,7 +64,10 @@ class Stack(Composable):
         if self.layers:
             return self.layers
         return (
-            Batch(max_staleness=self.max_staleness),
+            Batch(
+                wait=min(_FEED_WAIT, self.max_staleness),
+                max_staleness=self.max_staleness,
+            ),
             Predictive(
                 target_delay=self.target_delay, max_staleness=self.max_staleness
             ),

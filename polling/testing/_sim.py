@@ -209,6 +209,8 @@ class SimulatedJobStore:
         """When the feed answered (with `record_checks`): it covers every job."""
         self.in_flight = 0
         self.max_in_flight = 0
+        self.largest_batch = 0
+        """The most ids or requests one batch asked for, refused ones included."""
         self.arrivals: list[float] = []
         """When each request reached the store (with `record_checks`)."""
         self.rejections: list[float] = []
@@ -408,6 +410,7 @@ class SimulatedJobStore:
         )
 
     def _check_batch(self, items: Sequence[Any]) -> None:
+        self.largest_batch = max(self.largest_batch, len(items))
         if len(items) > self.batch_limit:
             raise RejectedError(
                 f"a batch takes at most {self.batch_limit} items, got {len(items)}"
