@@ -54,11 +54,12 @@ store_volume = modal.Volume.from_name("pollstack-db", create_if_missing=True)
 def forecast_job(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Compute one job and record its completion where the server looks for it."""
     record = job_record(job_id, request)
-    # First writer wins: a retried input never overwrites the record a first
-    # attempt already made.
-    results.put(job_id, record, skip_if_exists=True)
+    # First writer wins: a retried input keeps, and sends again, the record a first
+    # attempt already made, so the Dict and the queue never disagree.
+    if not results.put(job_id, record, skip_if_exists=True):
+        record = results.get(job_id) or record
     completions.put(record)
-    return record
+    return dict(record)
 
 
 @app.function(
