@@ -13,6 +13,9 @@ FastAPI app, each with uvicorn on loopback in its own process, and prints:
 - single-job `GET /forecast-jobs/{id}` requests per second, beside the same number
   of `GET`s of a bare FastAPI endpoint in the same run.
 
+Client, servers and whatever else runs share the machine's CPUs: the load average
+printed at the end says how much else did.
+
 The figures are also written to `bench-results/bench_server.json`.
 """
 
@@ -201,6 +204,8 @@ def main() -> None:
         "rounds": args.rounds,
         "gets": args.gets,
         "concurrency": args.concurrency,
+        "cpus": os.cpu_count() or 0,
+        "load_average_1min": os.getloadavg()[0],
     }
     out = ROOT / "bench-results" / "bench_server.json"
     out.parent.mkdir(exist_ok=True)
