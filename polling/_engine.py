@@ -380,6 +380,10 @@ class _Run:
                 math.inf if decision.wake_at is None else decision.wake_at - board.now
             ):
                 event = await self.events.receive()
+                # Observers read the board's clock too: the time of this wake,
+                # not of the decision before it.
+                board.now = anyio.current_time()
+                board.server_now = self.api.clock()
                 self._apply(event, poll)
                 while True:
                     try:
