@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from polling import Outcome, OutcomeKind, Poller, PollStrategy, RateLimit, RequestKind
+from polling import (
+    Board,
+    Check,
+    Decision,
+    Observation,
+    Outcome,
+    OutcomeKind,
+    Poll,
+    Poller,
+    PollStrategy,
+    RateLimit,
+    RequestKind,
+)
 from polling.testing import (
     Faults,
     JobSet,
@@ -111,16 +124,52 @@ def test_deadline_ends_the_run_on_time_and_times_out_the_rest(
         assert poller.report.wall_time <= deadline
 
 
+class _Eager:
+    """Every pending job checked every second; no in-flight limit of its own."""
+
+    def start(self, board: Board) -> Poll:
+        return self
+
+    def decide(self, board: Board) -> Decision:
+        checks = [
+            Check(RequestKind.GET, (job_id,))
+            for job_id, tracked in board.pending.items()
+            if not tracked.in_flight
+        ]
+        return Decision(checks, wake_at=board.now + 1.0)
+
+    def observe(self, event: Observation, board: Board) -> None:
+        pass
+
+
+@attrs.frozen
+class _EagerWithLimit(_Eager):
+    """The same, with a limit of its own for the engine to keep."""
+
+    max_in_flight: int
+
+
 @given(
     sim=stores(configs=store_configs(faults=st.none() | faults())),
     limit=st.integers(1, 8),
-    strategy=st.sampled_from([PerJobBackoff(initial=0.5), PerJobBackoff()]),
 )
-def test_requests_in_flight_never_exceed_the_limit(
-    sim: Simulation, limit: int, strategy: PollStrategy
+def test_requests_in_flight_never_exceed_the_pollers_limit(
+    sim: Simulation, limit: int
 ) -> None:
     """The store never sees more requests at once than the poller's limit."""
-    _run(sim, strategy, max_in_flight=limit)
+    _run(sim, _Eager(), max_in_flight=limit)
+    check_in_flight(sim.store, limit)
+
+
+@given(
+    sim=stores(configs=store_configs(faults=st.none() | faults())),
+    limit=st.integers(1, 8),
+)
+def test_requests_in_flight_never_exceed_the_strategys_limit(
+    sim: Simulation, limit: int
+) -> None:
+    """A strategy's own `max_in_flight` bounds the requests at once."""
+    _run(sim, _EagerWithLimit(limit), max_in_flight=None)
     check_in_flight(sim.store, limit)
 
 
