@@ -28,24 +28,27 @@ class Changes:
     """Per-key wake-ups: a waiter takes the key's event, a change sets it.
 
     An event is taken before the store is read and waited on after, so a change
-    that lands between the two is never missed.
+    that lands between the two is never missed. Finishes have events of their own,
+    so the feed, which cares only about them, is not woken by every job start.
     """
 
     def __init__(self) -> None:
-        self._events: dict[str, anyio.Event] = {}
+        self._events: dict[tuple[str, bool], anyio.Event] = {}
 
-    def event(self, owner: str) -> anyio.Event:
-        """The event the next change of this key's jobs will set."""
-        event = self._events.get(owner)
+    def event(self, owner: str, *, finished_only: bool = False) -> anyio.Event:
+        """The event the next change (or finish) of this key's jobs will set."""
+        key = (owner, finished_only)
+        event = self._events.get(key)
         if event is None:
-            event = self._events[owner] = anyio.Event()
+            event = self._events[key] = anyio.Event()
         return event
 
-    def notify(self, owner: str) -> None:
-        """Wake every waiter of this key."""
-        event = self._events.pop(owner, None)
-        if event is not None:
-            event.set()
+    def notify(self, owner: str, *, finished: bool) -> None:
+        """Wake the waiters of this key: all of them, or those of any change."""
+        for key in ((owner, False), (owner, True)) if finished else ((owner, False),):
+            event = self._events.pop(key, None)
+            if event is not None:
+                event.set()
 
 
 class JobService:
@@ -138,7 +141,7 @@ class JobService:
         waits for the first one, then lingers `feed_linger` seconds to gather more,
         answering early when the page is full, and at the latest after `wait`.
         """
-        event = self.changes.event(owner)
+        event = self.changes.event(owner, finished_only=True)
         page = await self._feed_page(owner, after, since, limit)
         if page.rows or wait <= 0:
             return page
@@ -147,13 +150,13 @@ class JobService:
         with anyio.move_on_after(wait):
             while not page.rows:
                 await event.wait()
-                event = self.changes.event(owner)
+                event = self.changes.event(owner, finished_only=True)
                 page = await self._feed_page(owner, after, since, limit)
 
             with anyio.move_on_after(self.settings.feed_linger):
                 while len(page.rows) < limit:
                     await event.wait()
-                    event = self.changes.event(owner)
+                    event = self.changes.event(owner, finished_only=True)
                     page = await self._feed_page(owner, after, since, limit)
 
         if not page.rows:
@@ -201,7 +204,7 @@ class JobService:
                 await self.db(
                     self.store.mark_running, job_id, now=self.now(), handle=handle
                 )
-                self.changes.notify(item.owner)
+                self.changes.notify(item.owner, finished=False)
 
             spec = JobSpec(job_id, item.request, item.handle)
             try:
@@ -212,15 +215,16 @@ class JobService:
                     "executor_failed", f"{type(exc).__name__}: {exc}"
                 )
 
+            completed_at = completion.completed_at
             await self.db(
                 self.store.finish,
                 job_id,
                 completion.status,
-                completed_at=completion.completed_at or self.now(),
+                completed_at=self.now() if completed_at is None else completed_at,
                 result=completion.result,
                 error=completion.error,
             )
-            self.changes.notify(item.owner)
+            self.changes.notify(item.owner, finished=True)
         finally:
             slots.release()
 
