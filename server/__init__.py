@@ -6,7 +6,13 @@ runs it with uvicorn.
 
 from ._app import capabilities, create_app
 from ._errors import ApiError, ForecastError, ServerError
-from ._executors import Completion, Executor, JobSpec, LocalExecutor
+from ._executors import (
+    Completion,
+    Executor,
+    JobSpec,
+    LocalExecutor,
+    StartedCallback,
+)
 from ._settings import ExecutorKind, Settings, hash_api_key
 
 __all__ = [
@@ -19,6 +25,7 @@ __all__ = [
     "LocalExecutor",
     "ServerError",
     "Settings",
+    "StartedCallback",
     "capabilities",
     "create_app",
     "hash_api_key",

@@ -10,8 +10,7 @@ import anyio
 import httpx
 from fastapi import FastAPI
 
-from server import Completion, JobSpec
-from server._executors import StartedCallback
+from server import Completion, JobSpec, StartedCallback
 from server.forecast import run_forecast
 
 KEY = "test-key-one"
