@@ -24,6 +24,7 @@ from polling import (
     Poll,
     Poller,
     RateLimit,
+    Reply,
     RequestKind,
 )
 from polling.testing import (
@@ -275,10 +276,144 @@ def test_missing_capability_is_asked_for_once_then_avoided() -> None:
 def test_missing_batch_submit_falls_back_to_single_submits() -> None:
     """A declared batch submit that answers 404 falls back to one job a request."""
     store = SimulatedJobStore(api="sdk-only", declared=Capabilities(batch_submit=2))
-    outcomes = run_in_virtual_time(Poller(store, Naive(), progress=False), range(9))
+    strategy = _BatchThenSingle()
+    outcomes = run_in_virtual_time(Poller(store, strategy, progress=False), range(9))
     check_outcomes(outcomes, range(9))
     check_no_duplicates(store)
-    assert store.requests[RequestKind.SUBMIT] >= 1
+    assert store.requests[RequestKind.SUBMIT] == 9
+    assert 1 <= store.requests[RequestKind.BATCH_SUBMIT] <= 4
+
+
+def test_rejected_batch_submit_fails_each_of_its_jobs() -> None:
+    """A batch the API refuses as malformed ends each of its jobs `failed`."""
+    store = SimulatedJobStore(
+        batch_limit=2, declared=Capabilities(batch_submit=3, batch_status=2)
+    )
+    strategy = _BatchThenSingle()
+    outcomes = run_in_virtual_time(Poller(store, strategy, progress=False), range(3))
+    assert _kinds(outcomes) == [OutcomeKind.FAILED] * 3
+    assert all("at most 2 items" in (o.error or "") for o in outcomes)
+
+
+class _ShortChanged(SimulatedJobStore):
+    """A store whose batch submit returns one id too few."""
+
+    async def submit_many(
+        self, requests: Sequence[Any], *, idempotency_keys: Sequence[str | None]
+    ) -> list[JobId]:
+        ids = await super().submit_many(requests, idempotency_keys=idempotency_keys)
+        return ids[:-1]
+
+
+def test_batch_submit_with_too_few_ids_ends_its_jobs_unknown() -> None:
+    """When ids cannot be matched to requests, each job of the batch is unknown."""
+    strategy = _BatchThenSingle()
+    poller = Poller(_ShortChanged(), strategy, progress=False)
+    outcomes = run_in_virtual_time(poller, range(3))
+    assert _kinds(outcomes) == [OutcomeKind.UNKNOWN] * 3
+    assert "batch submit of 3 returned 2 ids" in (outcomes[0].error or "")
+
+
+class _Forgetful(SimulatedJobStore):
+    """A store whose batch status always leaves out its first job."""
+
+    async def status_many(
+        self, job_ids: Sequence[JobId], *, wait: float | None = None
+    ) -> dict[JobId, JobState]:
+        states = await super().status_many(job_ids, wait=wait)
+        states.pop(JobId("job-00000000"), None)
+        return states
+
+
+def test_reply_that_leaves_out_a_job_fails_that_job() -> None:
+    """A job missing from the answer about it ends `failed`, naming the job."""
+    poller = Poller(_Forgetful(), _BatchThenSingle(), progress=False)
+    outcomes = run_in_virtual_time(poller, range(2))
+    assert outcomes[0].kind is OutcomeKind.FAILED
+    assert outcomes[0].error == "the batch_status reply left out job job-00000000"
+    assert outcomes[1].kind is OutcomeKind.COMPLETED
+
+
+class _FeedReader:
+    """Reads the completion feed, one page at a time, from its cursor."""
+
+    def __init__(self) -> None:
+        self.cursor: str | None = None
+
+    def start(self, board: Board) -> Poll:
+        return self
+
+    def decide(self, board: Board) -> Decision:
+        if board.in_flight or not board.pending:
+            return Decision(wake_at=board.now + 1.0)
+        return Decision([Check(RequestKind.FEED, wait=10.0, cursor=self.cursor)])
+
+    def observe(self, event: Observation, board: Board) -> None:
+        if isinstance(event, Reply) and event.error is None:
+            self.cursor = event.cursor
+
+
+def test_feed_pages_end_jobs_with_their_results() -> None:
+    """Jobs learned from the completion feed end with their results."""
+    store = _store([1.0, 2.0, 3.0, 2.0])
+    poller = Poller(store, _FeedReader(), progress=False)
+    outcomes = run_in_virtual_time(poller, range(4))
+    check_outcomes(outcomes, range(4))
+    assert store.requests[RequestKind.GET] == 0
+    assert store.requests[RequestKind.FEED] <= 4
+
+
+class _Waiter:
+    """Long-polls the pending jobs, then fetches the results of finished ones."""
+
+    def start(self, board: Board) -> Poll:
+        return self
+
+    def decide(self, board: Board) -> Decision:
+        if board.in_flight or not board.pending:
+            return Decision(wake_at=board.now + 1.0)
+        done = tuple(i for i, t in board.pending.items() if t.awaits_result)
+        if done:
+            return Decision([Check(RequestKind.BATCH_RESULTS, done)])
+        return Decision([Check(RequestKind.WAIT, tuple(board.pending), wait=30.0)])
+
+    def observe(self, event: Observation, board: Board) -> None:
+        pass
+
+
+def test_long_poll_wait_learns_of_each_completion_as_it_happens() -> None:
+    """A wait answers when a job ends, so each is seen with no delay."""
+    store = _store([5.0, 10.0])
+    poller = Poller(store, _Waiter(), progress=False)
+    outcomes = run_in_virtual_time(poller, range(2))
+    check_outcomes(outcomes, range(2))
+    assert poller.report is not None
+    assert poller.report.delay.max == pytest.approx(0.02)
+
+
+def test_deadline_times_out_requests_an_async_iterable_had_given() -> None:
+    """Requests read from an async iterable but not yet submitted end timed out."""
+
+    async def burst() -> AsyncIterator[int]:
+        for n in range(6):
+            yield n
+
+    store = _store([100.0] * 6, api="sdk-only")
+    poller = Poller(
+        store,
+        _BatchThenSingle(),
+        deadline=2.5,
+        rate=RateLimit(per_second=1.0),
+        max_in_flight=1,
+        progress=False,
+    )
+    outcomes = run_in_virtual_time(poller, burst())
+    check_outcomes(outcomes, range(6))
+    assert _kinds(outcomes) == [OutcomeKind.TIMED_OUT] * 6
+    never = [
+        o for o in outcomes if o.error and "before the job was submitted" in o.error
+    ]
+    assert len(never) == 3
 
 
 def test_strategy_that_would_wait_forever_is_a_config_error() -> None:
