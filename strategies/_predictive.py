@@ -170,7 +170,10 @@ class PredictivePoll:
         now = reply.received_at
         tracked = board.pending[job_id]
         spacing = self._spacing()
-        if reply.error is not None or tracked.status is JobStatus.COMPLETED:
+        if reply.error is not None:
+            # A check that failed checked nothing; the budget has backed off.
+            when = now
+        elif tracked.status is JobStatus.COMPLETED:
             when = now + spacing
         elif tracked.status is JobStatus.RUNNING and tracked.started_at is not None:
             started = tracked.started_at - (board.server_now - board.now)

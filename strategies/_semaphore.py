@@ -49,8 +49,9 @@ class SemaphorePoll:
     def __init__(self, concurrency: int, interval: float) -> None:
         self.concurrency = concurrency
         self.interval = interval
-        # Every job goes in at "now + interval" and now never decreases, so the
-        # queue stays in order of due time without a heap.
+        # Jobs go in at the back at "now + interval", or at the front at "now"
+        # after a failed check, and now never decreases: the queue stays in
+        # order of due time without a heap.
         self.due: deque[tuple[float, JobId]] = deque()
         self.in_flight = 0
 
@@ -78,4 +79,9 @@ class SemaphorePoll:
             self.in_flight -= 1
             [job_id] = event.check.job_ids
             if job_id in board.pending:
-                self.due.append((event.received_at + self.interval, job_id))
+                if event.error is not None:
+                    # A check that failed checked nothing: it goes first again,
+                    # now, once the budget's own retries are spent.
+                    self.due.appendleft((event.received_at, job_id))
+                else:
+                    self.due.append((event.received_at + self.interval, job_id))
