@@ -205,6 +205,7 @@ def capabilities(settings: Settings) -> dict[str, Any]:
         "feed": {
             "max_wait_seconds": settings.max_wait,
             "linger_seconds": settings.feed_linger,
+            "max_linger_seconds": settings.max_wait,
             "page_max": limit,
         },
         "retention_seconds": settings.retention,
@@ -473,17 +474,22 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
         since: Annotated[float | None, Query(allow_inf_nan=False)] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
+        linger: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
     ) -> Json:
         """This key's jobs that finished after `after` (a cursor) or `since` (a time).
 
         With neither, the feed starts at the oldest retained completion. Long-polled
         up to `wait` seconds: answered at once when completions are waiting, else as
-        soon as the page is full or `linger_seconds` after the first new completion.
+        soon as the page is full or `linger` seconds (by default `linger_seconds`)
+        after the first new completion. A longer linger trades delay for fewer
+        requests.
         """
         if after is not None and since is not None:
             raise InvalidRequest("give either after or since, not both")
         check_count(limit or 0, "limit")
         check_wait(wait)
+        if linger is not None and linger > settings.max_wait:
+            raise InvalidRequest(f"linger: at most {settings.max_wait} s, got {linger}")
         position = decode_cursor(after) if after is not None else None
         page = await service.feed(
             who,
@@ -491,6 +497,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> FastA
             since=since,
             limit=limit or settings.batch_limit,
             wait=wait,
+            linger=linger,
         )
         jobs = []
         for row in page.rows:

@@ -134,12 +134,14 @@ class JobService:
         since: float | None,
         limit: int,
         wait: float,
+        linger: float | None = None,
     ) -> FeedPage:
         """A page of this key's completions, long-polled.
 
         With completions already waiting, the page is answered at once. Otherwise it
-        waits for the first one, then lingers `feed_linger` seconds to gather more,
-        answering early when the page is full, and at the latest after `wait`.
+        waits for the first one, then lingers `linger` seconds (by default
+        `feed_linger`) to gather more, answering early when the page is full, and
+        at the latest after `wait`.
         """
         event = self.changes.event(owner, finished_only=True)
         page = await self._feed_page(owner, after, since, limit)
@@ -153,7 +155,9 @@ class JobService:
                 event = self.changes.event(owner, finished_only=True)
                 page = await self._feed_page(owner, after, since, limit)
 
-            with anyio.move_on_after(self.settings.feed_linger):
+            if linger is None:
+                linger = self.settings.feed_linger
+            with anyio.move_on_after(linger):
                 while len(page.rows) < limit:
                     await event.wait()
                     event = self.changes.event(owner, finished_only=True)

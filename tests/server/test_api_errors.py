@@ -128,6 +128,8 @@ CASES = [
         "either after or since", params={"after": "cGYxOjE", "since": 1}),
     Bad("feed limit over the page size", "GET", f"{FJ}/feed", 422,
         "invalid_request", "limit: at most 5", params={"limit": 6}),
+    Bad("linger over the limit", "GET", f"{FJ}/feed", 422, "invalid_request",
+        "linger: at most 30", params={"linger": 31}),
     Bad("feed limit zero", "GET", f"{FJ}/feed", 422, "invalid_request",
         "limit: Input should be greater than or equal to 1", params={"limit": 0}),
     Bad("long idempotency key", "POST", FJ, 422, "invalid_request",

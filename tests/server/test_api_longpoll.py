@@ -122,6 +122,18 @@ async def test_feed_lingers_after_the_first_completion(make_app: AppFactory) -> 
     assert all(j["status"] == "completed" for j in page.json()["jobs"])
 
 
+async def test_feed_lingers_as_long_as_asked(make_app: AppFactory) -> None:
+    """A `linger` in the query replaces the server's default."""
+    durations = {"a": 1.0, "b": 2.5, "c": 4.0}
+    async with serve(make_app(ControlledExecutor(durations=durations))) as client:
+        ids = await _submit(client, "a", "b", "c")
+
+        page = await _feed(client, wait=30, linger=2)
+
+        assert trio.current_time() == pytest.approx(3.0)
+    assert [j["job_id"] for j in page.json()["jobs"]] == ids[:2]
+
+
 async def test_feed_answers_when_the_page_is_full(make_app: AppFactory) -> None:
     """A full page answers at once, before the linger ends."""
     durations = {"a": 1.0, "b": 1.1, "c": 1.2}
