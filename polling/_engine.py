@@ -68,6 +68,9 @@ _ARRIVAL_BUFFER = 1000
 _UNLIMITED_SUBMITTERS = 100
 """Single submits sent at once when nothing else limits them."""
 
+_SUBMIT_QUEUE = 0.1
+"""Seconds of paced sending that waiting submits may take up, under a rate."""
+
 _RATE_MARGIN = 0.95
 """The share of a declared rate limit the client uses, so it stays under it."""
 
@@ -622,10 +625,21 @@ class _Run:
                 for _ in range(_BATCH_SUBMITTERS):
                     group.start_soon(self._submit_batches, source)
             else:
-                default = self.limit or _UNLIMITED_SUBMITTERS
-                submitters = getattr(self.strategy, "submit_concurrency", default)
-                for _ in range(submitters):
+                for _ in range(self._single_submitters()):
                     group.start_soon(self._submit_singly, source)
+
+    def _single_submitters(self) -> int:
+        """How many single submits go at once.
+
+        Under a rate, a submit waiting for its turn holds back every check that
+        comes after it: keep no more waiting than a tenth of a second's worth.
+        """
+        default = self.limit or _UNLIMITED_SUBMITTERS
+        count: int = getattr(self.strategy, "submit_concurrency", default)
+        rate = self.budget.rate
+        if rate is not None:
+            count = min(count, max(4, math.ceil(rate.per_second * _SUBMIT_QUEUE)))
+        return count
 
     async def _submit_batches(self, source: _Source) -> None:
         while size := self.board.capabilities.batch_submit:

@@ -24,7 +24,6 @@ from ._batch import Batch
 from ._common import Composable, supports
 from ._predictive import Predictive
 
-
 _FEED_WAIT = 20.0
 """How long the default batch layer holds a feed or wait request, at most."""
 

@@ -1,4 +1,4 @@
-"""Properties every built-in strategy holds, on drawn stores and faults, in virtual time."""
+"""Properties every built-in strategy holds on drawn stores, in virtual time."""
 
 from __future__ import annotations
 
