@@ -126,14 +126,16 @@ def test_adaptive_backs_off_while_nothing_finishes() -> None:
     """A round that finishes nothing grows the pause, up to the cap."""
     board = _board(2, SDK_ONLY)
     poll = Adaptive(min_interval=1.0, max_interval=2.0, growth=1.5).start(board)
-    rounds = []
+    rounds: list[float] = []
     for _ in range(4):
         checks = poll.decide(board).checks
         at = board.now + 0.02
         for check in checks:
             poll.observe(_answer(check, board, JobStatus.RUNNING, at), board)
-        rounds.append(poll.decide(board).wake_at)
-        board.now = rounds[-1] or 0.0
+        wake_at = poll.decide(board).wake_at
+        assert wake_at is not None
+        rounds.append(wake_at)
+        board.now = wake_at
 
     gaps = [b - a for a, b in zip([0.0, *rounds], rounds, strict=False)]
     assert [round(gap - 0.02, 3) for gap in gaps] == [1.5, 2.0, 2.0, 2.0]
@@ -183,7 +185,7 @@ def test_predictive_checks_a_running_job_after_its_early_end() -> None:
             JobId("x"), JobStatus.COMPLETED, started_at=0.0, completed_at=duration
         )
         poll.observe(
-            Reply(Check(RequestKind.GET, (JobId("x"),)), 0.0, 0.0, {"x": done}),
+            Reply(Check(RequestKind.GET, (JobId("x"),)), 0.0, 0.0, {JobId("x"): done}),
             board,
         )
     running = JobState(job_id, JobStatus.RUNNING, started_at=5.0)
