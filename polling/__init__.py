@@ -6,7 +6,7 @@ errors. The simulated job store and property-testing kit live in `polling.testin
 """
 
 from ._api import Capabilities, FeedPage, JobAPI, RateLimit
-from ._budget import Backoff, Budget
+from ._budget import Backoff, Budget, retry_after_seconds
 from ._engine import Poller
 from ._errors import (
     AuthError,
@@ -82,6 +82,7 @@ __all__ = [
     "parse_spec",
     "positive",
     "positive_int",
+    "retry_after_seconds",
     "strategy_from",
     "strategy_from_env",
     "strategy_from_toml",

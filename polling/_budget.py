@@ -11,9 +11,11 @@ may I?" for many waiting callers at once, on whatever clock anyio runs on.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import math
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -29,6 +31,34 @@ from ._validate import positive, positive_int
 log = logging.getLogger("polling")
 
 T = TypeVar("T")
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """The wait a `Retry-After` header asks for, in seconds, or None if unusable.
+
+    Both forms of the header are understood: a number of seconds (`"120"`) and an
+    HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`), the latter measured from `now`
+    (wall-clock seconds, by default the current time). Garbage gives None, so the
+    caller falls back to its backoff; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_date(text, time.time() if now is None else now)
+    return seconds if math.isfinite(seconds) else None
+
+
+def _seconds_until_date(text: str, now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
 
 
 @attrs.frozen
