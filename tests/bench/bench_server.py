@@ -135,6 +135,50 @@ def bench_batch_status(url: str, rounds: int) -> dict[str, float]:
     }
 
 
+async def bench_in_process(rounds: int) -> dict[str, float]:
+    """The same batch status, the app driven in process: no uvicorn, no sockets."""
+    from server import Settings, create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.with_api_keys(
+            [KEY],
+            db_path=Path(tmp) / "bench.sqlite",
+            rate_limit_per_minute=10**9,
+            rate_limit_burst=10**9,
+            workers=1,
+        )
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=transport, base_url="http://bench", headers=AUTH
+            ) as http,
+        ):
+            request = {"model": "Naive", "horizon": 1,
+                       "series": [{"unique_id": "s", "values": [1]}]}  # fmt: skip
+            answer = await http.post(
+                "/forecast-jobs/batch", json={"requests": [request] * 1000}
+            )
+            ids = answer.json()["job_ids"]
+            pending = list(ids)
+            while pending:
+                jobs = (
+                    await http.post(
+                        "/forecast-jobs/batch-status",
+                        json={"job_ids": pending, "wait": 10},
+                    )
+                ).json()["jobs"]
+                pending = [i for i in pending if jobs[i]["status"] != "completed"]
+            server_ms: list[float] = []
+            for _ in range(rounds):
+                answer = await http.post(
+                    "/forecast-jobs/batch-status", json={"job_ids": ids}
+                )
+                server_ms.append(float(answer.headers["server-timing"].split("=")[1]))
+    return {"batch_status_1000_in_process_ms_median": statistics.median(server_ms)}
+
+
 async def _throughput(url: str, path: str, total: int, concurrency: int) -> float:
     """Requests per second of keep-alive GETs over `concurrency` connections.
 
@@ -183,6 +227,7 @@ def main() -> None:
         bare, bare_url = _start("--serve-bare")
         try:
             figures = bench_batch_status(app_url, args.rounds)
+            figures |= anyio.run(bench_in_process, args.rounds)
             with httpx.Client(base_url=app_url, headers=AUTH) as http:
                 job_id = _completed_ids(http, 1)[0]
             path = f"/forecast-jobs/{job_id}"
