@@ -219,3 +219,29 @@ def format_table(document: dict[str, Any]) -> str:
         for line in lines
     ]
     return "\n".join([title, *body])
+
+
+def format_markdown(document: dict[str, Any]) -> str:
+    """The results as a Markdown table, one strategy a row."""
+    title = (
+        f"`{document['workload']}`, api `{document['api']}`, rate limit "
+        f"`{document['rate_limit']}`, seed {document['seed']}"
+    )
+    lines = [
+        f"**{title}**",
+        "",
+        "| strategy | requests | × floor | rejected | p50 s | p99 s | max s "
+        "| makespan s | lost | dup | cpu s | rss MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: |",
+    ]
+    for row in document["results"]:
+        total = row["requests"]["total"]
+        lines.append(
+            f"| `{row['strategy']}` | {total:,} | {total / row['floor']:.2f} "
+            f"| {row['rejected']} | {row['delay']['p50']:.2f} "
+            f"| {row['delay']['p99']:.2f} | {row['delay']['max']:.2f} "
+            f"| {row['makespan']:.1f} | {row['lost']} | {row['duplicated']} "
+            f"| {row['cpu_s']:.1f} | {row['peak_rss_mb']:.0f} |"
+        )
+    return "\n".join(lines)
