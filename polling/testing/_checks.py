@@ -138,6 +138,11 @@ def check_pauses(store: SimulatedJobStore, retry_after: float) -> None:
     one round trip of it; every request sent after it must wait out the pause.
     The store must record arrivals (`record_checks=True`), without slow answers.
 
+    Args:
+        store: The store the run used.
+        retry_after: The `Retry-After` every 429 of the run carried, seconds (as
+            `Faults.retry_after` sets it).
+
     Raises:
         AssertionError: A request arrived during a pause.
     """
