@@ -20,6 +20,7 @@ from ._errors import (
     RequestError,
     TransientError,
 )
+from ._http import HttpJobAPI
 from ._registry import (
     available,
     parse_spec,
@@ -55,6 +56,7 @@ __all__ = [
     "Decision",
     "DelaySummary",
     "FeedPage",
+    "HttpJobAPI",
     "JobAPI",
     "JobId",
     "JobState",

@@ -93,6 +93,10 @@ class JobAPI(Protocol):
     to one that does not raises `CapabilityMissing` (an HTTP API answering 404 or
     405). The poller remembers such an answer and never asks again.
 
+    An API that must learn its capabilities before it can declare them (an HTTP
+    API reading a capability document) may also have `async def connect()`: the
+    poller awaits it before each run, then reads `capabilities`.
+
     Failures are raised as the exceptions of `polling` (`TransientError`,
     `RateLimited`, `AuthError`, `RejectedError`, `CapabilityMissing`); the request
     budget retries what can be retried.

@@ -230,7 +230,7 @@ def format_markdown(document: dict[str, Any]) -> str:
     lines = [
         f"**{title}**",
         "",
-        "| strategy | requests | × floor | rejected | p50 s | p99 s | max s "
+        "| strategy | requests | x floor | rejected | p50 s | p99 s | max s "
         "| makespan s | lost | dup | cpu s | rss MB |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
         "| ---: | ---: |",

@@ -325,6 +325,7 @@ class _Run:
         self, items: Iterable[Any] | AsyncIterable[Any], attach: bool
     ) -> None:
         """Submit and poll until every job has its outcome or the deadline passes."""
+        await self._connect()
         source = _Source(items)
         total = len(items) if isinstance(items, Sized) else None
         self.progress = _Progress(self.poller.progress, total)
@@ -351,6 +352,18 @@ class _Run:
             self.finished - self.started,
             sum(self.budget.sent.values()),
         )
+
+    async def _connect(self) -> None:
+        """Let an API that learns its capabilities first (from a capability
+        document, say) do so, then plan and pace by what it declares."""
+        connect = getattr(self.api, "connect", None)
+        if connect is None:
+            return
+        await connect()
+        capabilities = self.api.capabilities
+        self.board.capabilities = capabilities
+        if self.poller.rate is None:
+            self.budget.rate = _paced(capabilities.rate_limit)
 
     def report(self) -> Report:
         """The report of this run."""
