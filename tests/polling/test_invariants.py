@@ -40,9 +40,6 @@ from strategies import Naive, PerJobBackoff
 
 baselines = st.sampled_from([Naive(), PerJobBackoff()])
 
-# Faults that leave arrival times as they were sent: no slow answers.
-prompt_faults = faults(slow=False)
-
 
 def _run(
     sim: Simulation, strategy: PollStrategy, max_in_flight: int | None = 100
@@ -105,7 +102,7 @@ def test_lost_answers_with_idempotency_keys_leave_one_job_each(
 
 
 @given(
-    sim=stores(configs=store_configs(faults=st.none() | prompt_faults)),
+    sim=stores(configs=store_configs(faults=st.none() | faults())),
     strategy=baselines,
     deadline=st.floats(0.01, 120.0),
 )
