@@ -178,6 +178,7 @@ class HttpJobAPI:
             kind=RequestKind.BATCH_SUBMIT,
             json={"requests": list(requests)},
             headers=_idempotency(key),
+            optional=True,
         )
         ids = body.get("job_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
