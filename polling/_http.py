@@ -45,10 +45,10 @@ _DEFAULT_URL_LENGTH: Final = 8000
 class HttpJobAPI:
     """The reference forecast-jobs API, for the poller and the strategies.
 
-    Enter it as an async context manager (or call `connect`) before handing it to a
-    `Poller`: connecting reads the server's capability document, and the poller
-    plans with those capabilities from its first round. A client made here is
-    closed on exit; a client passed in is left to its owner.
+    `connect` reads the server's capability document; a `Poller` awaits it before
+    each run, and every call awaits it on first use. Use it as an async context
+    manager: a client made here is closed on exit, a client passed in is left to
+    its owner.
 
     A job this client submitted may not be visible for a moment (a server behind a
     load balancer, a store replica): a `not_found` within `grace` seconds of its

@@ -1,0 +1,96 @@
+"""`polling demo`: real forecasts over real HTTP, equal to statsforecast's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polling import JobId, Outcome, OutcomeKind
+from polling._cli import main
+from polling._demo import NAIVE_INTERVAL, demo_requests, naive_loop_requests
+
+
+def _statsforecast(request: dict[str, Any]) -> list[float]:
+    """The point forecast statsforecast itself gives for a request's one series."""
+    import pandas as pd
+    from statsforecast import StatsForecast, models
+
+    [series] = request["series"]
+    model_class = getattr(models, request["model"])
+    if request["model"] in ("Naive", "HistoricAverage", "RandomWalkWithDrift"):
+        model = model_class()
+    else:
+        model = model_class(season_length=request["season_length"])
+    frame = pd.DataFrame(
+        {
+            "unique_id": series["unique_id"],
+            "ds": range(len(series["values"])),
+            "y": series["values"],
+        }
+    )
+    forecast = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(
+        df=frame, h=request["horizon"]
+    )
+    return [float(value) for value in forecast[str(model)]]
+
+
+def test_demo_results_equal_statsforecast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every job of a small demo completes with statsforecast's forecast."""
+    out = tmp_path / "results.jsonl"
+    argv = ["demo", "--jobs", "15", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--workers", "2"]) == 0
+
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    requests = demo_requests(15)
+    assert [line["index"] for line in lines] == list(range(15))
+    for line, request in zip(lines, requests, strict=True):
+        assert line["outcome"] == "completed", line
+        [series] = request["series"]
+        assert line["series"] == series["unique_id"]
+        forecast = line["result"]["forecasts"][series["unique_id"]]
+        assert forecast == pytest.approx(_statsforecast(request), rel=1e-9)
+    printed = capsys.readouterr().out
+    assert "outcomes: completed=15" in printed
+    assert "the naive loop would have needed at least" in printed
+
+
+def test_demo_refuses_no_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--jobs 0` is a usage error, before any server starts."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--jobs", "0"])
+    assert exit_.value.code == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+def test_demo_refuses_an_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:
+    """A strategy name that does not exist is a usage error naming it."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--jobs", "1", "--strategy", "no-such-strategy"])
+    assert exit_.value.code == 2
+    assert "no-such-strategy" in capsys.readouterr().err
+
+
+def test_demo_requests_are_distinct_real_series() -> None:
+    """No two requests are the same, and every model and series is used."""
+    requests = demo_requests(200)
+    texts = {json.dumps(r["series"][0]["values"]) + r["model"] for r in requests}
+    assert len(texts) == 200
+    assert {r["model"] for r in requests} >= {"Naive", "AutoTheta"}
+    names = {r["series"][0]["unique_id"].rsplit("-", 1)[0] for r in requests}
+    assert {"co2", "sunspots", "elnino", "nile", "macro-realgdp"} <= names
+
+
+def test_naive_loop_counts_a_submit_and_a_get_per_interval() -> None:
+    """A job done at once costs two requests; each interval it waits costs one."""
+    outcomes = [
+        Outcome(0, JobId("a"), OutcomeKind.COMPLETED, completed_at=100.0),
+        Outcome(1, JobId("b"), OutcomeKind.COMPLETED, completed_at=100.0 + 5.0),
+        Outcome(2, None, OutcomeKind.FAILED),
+    ]
+    expected = 3 + 1 + (5 // NAIVE_INTERVAL + 1) + 1
+    assert naive_loop_requests(outcomes, started_at=100.0) == expected
