@@ -275,3 +275,9 @@ def test_something_that_is_no_strategy_is_refused() -> None:
 def test_spec_with_a_trailing_comma_parses() -> None:
     """An empty pair after a trailing comma is ignored."""
     assert parse_spec("naive:interval=2,") == {"name": "naive", "interval": 2}
+
+
+def test_missing_required_parameter_is_a_config_error(plugin: None) -> None:
+    """A strategy built without a parameter it needs names the strategy."""
+    with pytest.raises(ConfigError, match=r"strategy 'wrapper': .*'inner'"):
+        strategy_from("wrapper")
