@@ -65,6 +65,9 @@ _BATCH_SUBMITTERS = 4
 _ARRIVAL_BUFFER = 1000
 """Requests from an async iterable read ahead of the submitters, at most."""
 
+_SUBMIT_LINGER = 0.25
+"""How long a batch submit waits for more requests to arrive, seconds."""
+
 _UNLIMITED_SUBMITTERS = 100
 """Single submits sent at once when nothing else limits them."""
 
@@ -237,6 +240,7 @@ class _Source:
         else:
             self._plain = iter(items)
         send, self._arrived = anyio.create_memory_object_stream[Any](_ARRIVAL_BUFFER)
+        self._taking = anyio.Lock()
         self._arrive = send
 
     async def read_arrivals(self) -> None:
@@ -251,18 +255,28 @@ class _Source:
         if self._plain is not None:
             items = list(itertools.islice(self._plain, most))
         else:
-            try:
-                items = [await self._arrived.receive()]
-            except anyio.EndOfStream:
-                return []
-            while len(items) < most:
-                try:
-                    items.append(self._arrived.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream):
-                    break
+            async with self._taking:
+                items = await self._take_arrived(most)
         first = self.count
         self.count += len(items)
         return list(enumerate(items, start=first))
+
+    async def _take_arrived(self, most: int) -> list[Any]:
+        """The next arrival, and for a batch, those that come within a linger.
+
+        Requests that trickle in one at a time would otherwise go one per batch.
+        """
+        try:
+            items = [await self._arrived.receive()]
+        except anyio.EndOfStream:
+            return []
+        with anyio.move_on_after(_SUBMIT_LINGER if most > 1 else 0):
+            while len(items) < most:
+                try:
+                    items.append(await self._arrived.receive())
+                except anyio.EndOfStream:
+                    break
+        return items
 
     def rest(self) -> Iterator[tuple[int, Any]]:
         """What was never taken: the rest of a plain iterable, or of the buffer."""
@@ -298,7 +312,9 @@ class _Run:
         self.outcomes = outcomes
         caps = self.api.capabilities
         self.board = Board(capabilities=caps)
-        limit = getattr(self.strategy, "max_in_flight", poller.max_in_flight)
+        limit = _tighter(
+            poller.max_in_flight, getattr(self.strategy, "max_in_flight", None)
+        )
         self.limit = limit
         self.budget = Budget(
             max_in_flight=limit,
@@ -729,6 +745,13 @@ class _Run:
         if not self.board.capabilities.idempotent_submit:
             return None
         return str(uuid.UUID(int=self.key_rng.getrandbits(128), version=4))
+
+
+def _tighter(first: int | None, second: int | None) -> int | None:
+    """The stricter of two in-flight limits, None meaning none."""
+    if first is None or second is None:
+        return second if first is None else first
+    return min(first, second)
 
 
 def _paced(declared: RateLimit | None) -> RateLimit | None:

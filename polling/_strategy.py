@@ -170,8 +170,8 @@ class PollStrategy(Protocol):
 
     A strategy may also set plain attributes that shape how the engine sends:
     `submit_batch` (False to submit one job per request), `submit_concurrency`
-    (single submits in flight at once) and `max_in_flight` (its own limit on
-    requests in flight, None for no limit).
+    (single submits in flight at once) and `max_in_flight` (a limit of its own on
+    requests in flight; the poller keeps the stricter of it and its own).
     """
 
     def start(self, board: Board) -> Poll:

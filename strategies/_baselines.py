@@ -36,7 +36,6 @@ class Naive:
     interval: float = attrs.field(default=2.0, validator=positive)
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _NaivePoll:
         """Begin a run."""
@@ -76,7 +75,6 @@ class PerJobBackoff:
     cap: float = attrs.field(default=30.0, validator=positive)
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _BackoffPoll:
         """Begin a run."""

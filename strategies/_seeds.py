@@ -64,7 +64,6 @@ class SeedBatch:
     interval: float = attrs.field(default=2.0, validator=positive)
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _SeedBatchPoll:
         """Begin a run."""
@@ -110,7 +109,6 @@ class SeedSemaphore:
     interval: float = attrs.field(default=2.0, validator=positive)
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _SeedSemaphorePoll:
         """Begin a run."""
@@ -157,7 +155,6 @@ class SeedAdaptive:
     cap: float = attrs.field(default=10.0, validator=positive)
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _SeedAdaptivePoll:
         """Begin a run."""
@@ -209,7 +206,6 @@ class SeedSample:
     seed: int = 0
     submit_batch: ClassVar[bool] = False
     submit_concurrency: ClassVar[int] = 100
-    max_in_flight: ClassVar[int | None] = None
 
     def start(self, board: Board) -> _SeedSamplePoll:
         """Begin a run."""
