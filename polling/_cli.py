@@ -176,8 +176,9 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "folder, the local executor), submit forecast jobs on the series that "
             "ship with statsmodels, collect them with a strategy under progress "
             "bars, write the results as JSON lines and print what it cost, beside "
-            "what the naive loop (one submit per job, then every pending job every "
-            "2 s) would have needed. Needs the server extra and statsmodels."
+            "about what the naive loop (one submit per job, then a get of every "
+            "pending job every 2 s) would have needed for the same jobs. Needs the "
+            "server extra and statsmodels."
         ),
     )
     demo.add_argument(
@@ -207,6 +208,13 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="N",
         help="forecast processes of the server (default: one per CPU)",
     )
+    demo.add_argument(
+        "--compare",
+        action="append",
+        metavar="NAME",
+        help="also run this strategy on the same requests (as new jobs) and print "
+        "its report, e.g. --compare naive to measure the naive loop; repeatable",
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_run_demo)
 
@@ -216,20 +224,22 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
-    run = run_demo(
+    runs = run_demo(
         jobs=args.jobs,
         strategy=args.strategy,
         out=args.out,
         progress=False if args.no_progress else None,
         workers=args.workers,
+        compare=args.compare or (),
     )
-    report = run.report
-    print(f"polling demo: {args.jobs} forecasts, strategy {args.strategy}")
-    print(report.summary())
-    ratio = run.naive_estimate / max(1, report.total_requests)
-    print(
-        f"the naive loop would have needed at least {run.naive_estimate} requests "
-        f"({ratio:.0f} times as many)"
-    )
-    print(f"results written to {args.out}")
-    return 0 if all(outcome.ok for outcome in run.outcomes) else 1
+    for run in runs:
+        report = run.report
+        print(f"\n{args.jobs} forecasts, strategy {run.strategy}:")
+        print(report.summary())
+        ratio = run.naive_estimate / max(1, report.total_requests)
+        print(
+            f"the naive loop: about {run.naive_estimate} requests for the same jobs "
+            f"({ratio:.1f} times as many)"
+        )
+    print(f"\nresults of {args.strategy} written to {args.out}")
+    return 0 if all(o.ok for run in runs for o in run.outcomes) else 1

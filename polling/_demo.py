@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final
@@ -32,7 +32,7 @@ from ._errors import ConfigError
 from ._http import HttpJobAPI
 from ._registry import strategy_from
 from ._report import Report
-from ._types import Outcome
+from ._types import JobId, Outcome
 
 log = logging.getLogger("polling")
 
@@ -119,28 +119,54 @@ def demo_requests(count: int) -> list[dict[str, Any]]:
     return requests
 
 
-def naive_loop_requests(outcomes: Sequence[Outcome], started_at: float) -> int:
-    """The requests the naive loop would have sent for these jobs, about.
+def naive_loop_requests(
+    outcomes: Sequence[Outcome], submitted_at: Mapping[JobId, float]
+) -> int:
+    """The requests the naive loop would send for the same jobs, about.
 
     The naive loop submits each job on its own, then gets every pending job every
-    `NAIVE_INTERVAL` seconds until it is finished. Counted from when each job
-    finished (the server's time) as if all had been submitted at `started_at`,
-    which is fewer than it would really send.
+    `NAIVE_INTERVAL` seconds until it has finished. This counts, for every job, one
+    submit and the gets from when it was submitted to when it finished (both on the
+    server's clock, unix seconds). It leaves out that the naive loop's one-by-one
+    submits would themselves be slower than a batch.
     """
     total = len(outcomes)
     for outcome in outcomes:
-        if outcome.completed_at is None:
+        start = submitted_at.get(outcome.job_id) if outcome.job_id else None
+        if outcome.completed_at is None or start is None:
             total += 1
             continue
-        waited = max(0.0, outcome.completed_at - started_at)
+        waited = max(0.0, outcome.completed_at - start)
         total += math.floor(waited / NAIVE_INTERVAL) + 1
     return total
+
+
+class _TimedSubmits(HttpJobAPI):
+    """The HTTP API, noting when each job's submit was answered."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.submitted_at: dict[JobId, float] = {}
+
+    async def submit(self, request: Any, *, idempotency_key: str | None) -> JobId:
+        job_id = await super().submit(request, idempotency_key=idempotency_key)
+        self.submitted_at[job_id] = self.clock()
+        return job_id
+
+    async def submit_many(
+        self, requests: Sequence[Any], *, idempotency_keys: Sequence[str | None]
+    ) -> list[JobId]:
+        job_ids = await super().submit_many(requests, idempotency_keys=idempotency_keys)
+        now = self.clock()
+        self.submitted_at.update(dict.fromkeys(job_ids, now))
+        return job_ids
 
 
 @attrs.frozen
 class DemoRun:
     """What one demo run collected and what it cost."""
 
+    strategy: str
     requests: list[dict[str, Any]]
     outcomes: list[Outcome]
     report: Report
@@ -227,16 +253,16 @@ async def collect_demo(
     progress: bool | None = None,
 ) -> DemoRun:
     """Submit the requests to the server at `url` and collect every result."""
-    async with HttpJobAPI(url, api_key=key) as api:
+    async with _TimedSubmits(url, api_key=key) as api:
         poller = Poller(api, strategy_from(strategy), progress=progress)
-        started_at = time.time()
         outcomes = await poller.collect(requests)
     assert poller.report is not None  # collect always leaves its report
     return DemoRun(
+        strategy,
         list(requests),
         outcomes,
         poller.report,
-        naive_loop_requests(outcomes, started_at),
+        naive_loop_requests(outcomes, api.submitted_at),
     )
 
 
@@ -247,18 +273,35 @@ def run_demo(
     out: Path,
     progress: bool | None = None,
     workers: int | None = None,
-) -> DemoRun:
-    """The whole demo: a server in a temporary folder, the jobs, the results file."""
-    strategy_from(strategy)  # a bad name fails before the server starts
+    compare: Sequence[str] = (),
+) -> list[DemoRun]:
+    """The whole demo: a server in a temporary folder, the jobs, the results file.
+
+    Args:
+        jobs: How many forecast jobs.
+        strategy: The strategy whose results are written to `out`.
+        out: The results file, JSON lines.
+        progress: Show progress bars; by default only on a terminal.
+        workers: The server's forecast processes; by default one per CPU.
+        compare: Strategies run after it on the same server and the same requests
+            (as new jobs), for their reports side by side.
+
+    Returns:
+        The run of `strategy`, then one per strategy in `compare`.
+    """
+    for name in (strategy, *compare):
+        strategy_from(name)  # a bad name fails before the server starts
     requests = demo_requests(jobs)
+    runs = []
     with (
         tempfile.TemporaryDirectory(prefix="polling-demo-") as folder,
         local_server(Path(folder), workers=workers) as (url, key),
     ):
-        run = anyio.run(_collect, url, key, requests, strategy, progress)
+        for name in (strategy, *compare):
+            runs.append(anyio.run(_collect, url, key, requests, name, progress))
     with out.open("w") as file:
-        write_results(run, file)
-    return run
+        write_results(runs[0], file)
+    return runs
 
 
 async def _collect(

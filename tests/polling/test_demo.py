@@ -56,7 +56,22 @@ def test_demo_results_equal_statsforecast(
         assert forecast == pytest.approx(_statsforecast(request), rel=1e-9)
     printed = capsys.readouterr().out
     assert "outcomes: completed=15" in printed
-    assert "the naive loop would have needed at least" in printed
+    assert "the naive loop: about" in printed
+
+
+def test_demo_compares_with_the_naive_loop_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--compare naive` runs the naive loop on the same server and reports it."""
+    out = tmp_path / "results.jsonl"
+    argv = ["demo", "--jobs", "6", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--workers", "1", "--compare", "naive"]) == 0
+
+    printed = capsys.readouterr().out
+    assert "6 forecasts, strategy stack:" in printed
+    assert "6 forecasts, strategy naive:" in printed
+    assert "submit=6" in printed
+    assert len(out.read_text().splitlines()) == 6
 
 
 def test_demo_refuses_no_jobs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,8 +104,15 @@ def test_naive_loop_counts_a_submit_and_a_get_per_interval() -> None:
     """A job done at once costs two requests; each interval it waits costs one."""
     outcomes = [
         Outcome(0, JobId("a"), OutcomeKind.COMPLETED, completed_at=100.0),
-        Outcome(1, JobId("b"), OutcomeKind.COMPLETED, completed_at=100.0 + 5.0),
+        Outcome(1, JobId("b"), OutcomeKind.COMPLETED, completed_at=105.0),
         Outcome(2, None, OutcomeKind.FAILED),
     ]
+    submitted_at = {JobId("a"): 100.0, JobId("b"): 100.0}
     expected = 3 + 1 + (5 // NAIVE_INTERVAL + 1) + 1
-    assert naive_loop_requests(outcomes, started_at=100.0) == expected
+    assert naive_loop_requests(outcomes, submitted_at) == expected
+
+
+def test_naive_loop_counts_from_each_jobs_own_submit() -> None:
+    """A job submitted late is not counted as pending before its submit."""
+    outcomes = [Outcome(0, JobId("a"), OutcomeKind.COMPLETED, completed_at=130.0)]
+    assert naive_loop_requests(outcomes, {JobId("a"): 129.0}) == 2
