@@ -287,7 +287,7 @@ class HttpJobAPI:
             )
             if response.status_code == 414 and len(chunk) > 1:
                 half = len(chunk) // 2
-                self.get_status_max = half
+                self.get_status_max = min(half, self.get_status_max or half)
                 log.warning("414 for %d ids in one URL; sending %d", len(chunk), half)
                 todo += [chunk[half:], chunk[:half]]
                 continue
@@ -323,6 +323,7 @@ class HttpJobAPI:
         now = anyio.current_time()
         for job_id in job_ids:
             self._submitted[job_id] = now
+            self._submitted.move_to_end(job_id)
         # Insertion order is submit order: the expired entries are at the front.
         while self._submitted:
             job_id, at = next(iter(self._submitted.items()))

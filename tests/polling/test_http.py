@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from httpkit import (
@@ -258,6 +259,20 @@ async def test_404_after_the_grace_period_is_not_found() -> None:
     )
     async with api_on(handler, grace=0.0) as api:
         await api.submit(naive_request([1.0]), idempotency_key=None)
+        assert (await api.get(ID)).status is JobStatus.NOT_FOUND
+
+
+@pytest.mark.anyio
+async def test_the_grace_period_ends() -> None:
+    """The same 404 reads pending just after the submit and `not_found` later."""
+    handler = routes(
+        POST_forecast_jobs=lambda _: answer(202, {"job_id": ID}),
+        GET_forecast_jobs_ID=lambda _: error(404, "not_found", "no job"),
+    )
+    async with api_on(handler, grace=0.2) as api:
+        await api.submit(naive_request([1.0]), idempotency_key=None)
+        assert (await api.get(ID)).status is JobStatus.PENDING
+        await anyio.sleep(0.3)
         assert (await api.get(ID)).status is JobStatus.NOT_FOUND
 
 
