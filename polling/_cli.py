@@ -186,7 +186,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         type=int,
         default=5000,
         metavar="N",
-        help="forecast jobs to run (default: 5000, about a minute on two cores)",
+        help="forecast jobs to run (default: 5000, under a minute on two cores)",
     )
     demo.add_argument(
         "--strategy",
