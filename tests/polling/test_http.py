@@ -667,3 +667,76 @@ async def test_real_server_rejects_a_bad_request_with_its_message(
     async with HttpJobAPI(live.url, api_key=KEY) as api:
         with pytest.raises(RejectedError, match="horizon"):
             await api.submit(naive_request([1.0], horizon=0), idempotency_key=None)
+
+
+def _scripted_run(status: Handler, submit: Handler | None = None) -> Handler:
+    """A server with batch submit, status and results, and no feed or wait."""
+    document = CAPABILITIES | {
+        "features": ["batch_submit", "batch_status", "batch_results", "idempotency"]
+    }
+    done = {k: v for k, v in DONE.items() if k not in ("job_id", "submitted_at")}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/capabilities":
+            return answer(200, document)
+        if request.url.path == "/forecast-jobs/batch":
+            return (submit or (lambda _: answer(202, {"job_ids": [ID]})))(request)
+        if request.url.path == "/forecast-jobs/batch-status":
+            return status(request)
+        return answer(200, {"jobs": dict.fromkeys(ids_of(request), done)})
+
+    return handle
+
+
+@pytest.mark.anyio
+async def test_the_poller_waits_out_a_429_and_collects() -> None:
+    """Through the engine, a 429 with `Retry-After` pauses, then the run completes."""
+    calls: list[float] = []
+
+    def status(_: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return answer(
+                429, {"error": {"code": "rate_limited"}}, {"Retry-After": "1"}
+            )
+        return answer(200, {"jobs": {ID: {"status": "completed", "completed_at": 2.0}}})
+
+    handler = _scripted_run(status)
+    async with api_on(handler) as api:
+        poller = Poller(api, strategy_from("batch"), progress=False, deadline=30)
+        [outcome] = await poller.collect([naive_request([1.0])])
+    assert outcome.kind is OutcomeKind.COMPLETED
+    assert outcome.result == DONE["result"]
+    assert poller.report is not None
+    assert poller.report.rejected == 1
+    assert calls[1] - calls[0] >= 0.9
+
+
+@pytest.mark.anyio
+async def test_the_poller_resends_a_batch_submit_after_a_503() -> None:
+    """An idempotent batch submit that met a 503 is sent again with the same key."""
+    keys: list[str | None] = []
+
+    def submit(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers.get("Idempotency-Key"))
+        if len(keys) == 1:
+            return httpx.Response(503, text="restarting")
+        return answer(202, {"job_ids": [ID]})
+
+    done = {"status": "completed", "completed_at": 2.0}
+    handler = _scripted_run(lambda _: answer(200, {"jobs": {ID: done}}), submit)
+    async with api_on(handler) as api:
+        poller = Poller(
+            api,
+            strategy_from("batch"),
+            progress=False,
+            deadline=30,
+            backoff=Backoff(initial=0.01),
+        )
+        [outcome] = await poller.collect([naive_request([1.0])])
+    assert outcome.kind is OutcomeKind.COMPLETED
+    assert len(keys) == 2
+    assert keys[0] is not None
+    assert keys[0] == keys[1]
+    assert poller.report is not None
+    assert poller.report.retries == 1
