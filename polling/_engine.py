@@ -41,6 +41,7 @@ from ._errors import (
     CapabilityMissing,
     ConfigError,
     PollingError,
+    ProtocolError,
     RequestError,
     TransientError,
 )
@@ -532,6 +533,8 @@ class _Run:
                 tracked.in_flight -= 1
         if isinstance(reply.error, CapabilityMissing):
             self._learn_missing(reply.check.kind)
+        if isinstance(reply.error, ProtocolError):
+            self._fail_covered(reply, reply.error)
         if reply.error is not None:
             return
         for job_id, state in reply.states.items():
@@ -561,6 +564,19 @@ class _Run:
         if state.status is JobStatus.COMPLETED and not state.has_result:
             return
         self._resolve(tracked, state)
+
+    def _fail_covered(self, reply: Reply, error: ProtocolError) -> None:
+        """An answer this client cannot read fails the jobs it was about.
+
+        Asking again would get the same answer: an unknown status is an error,
+        never taken for "still pending".
+        """
+        message = f"the {reply.check.kind.value} answer could not be read: {error}"
+        for job_id in reply.check.job_ids:
+            tracked = self.board.pending.get(job_id)
+            if tracked is not None:
+                log.warning("job %s: %s", job_id, message)
+                self._end(tracked, OutcomeKind.FAILED, error=message)
 
     def _fail_the_left_out(self, reply: Reply) -> None:
         """A reply that leaves out a job it was asked about fails that job.

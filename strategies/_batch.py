@@ -92,7 +92,7 @@ class BatchPoll:
             self.feed_in_flight = False
             if event.error is None:
                 self.cursor = event.cursor
-            else:
+            if event.error is not None or _answered_without_holding(event):
                 self.next_feed = event.received_at + self.config.interval
             return
         self.awaiting.update(awaiting_results(board, event))
@@ -139,3 +139,10 @@ class BatchPoll:
             if not tracked.in_flight and not tracked.awaits_result
         ]
         return status_checks(board, idle)
+
+
+def _answered_without_holding(reply: Reply) -> bool:
+    """An empty feed page that came back well before its wait: a server that
+    does not hold feed requests, which would otherwise be asked in a tight loop."""
+    held = reply.received_at - reply.sent_at
+    return not reply.states and held < (reply.check.wait or 0.0) / 2

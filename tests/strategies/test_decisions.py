@@ -115,7 +115,8 @@ def test_batch_keeps_one_feed_request_open() -> None:
     [feed] = poll.decide(board).checks
 
     assert poll.decide(board).checks == []
-    poll.observe(Reply(feed, 0.0, 0.3, cursor="7"), board)
+    done = JobState(JobId("job-0"), JobStatus.COMPLETED, has_result=True)
+    poll.observe(Reply(feed, 0.0, 0.3, {done.job_id: done}, cursor="7"), board)
 
     [following] = poll.decide(board).checks
     assert (feed.kind, feed.cursor, feed.wait) == (RequestKind.FEED, None, 5.0)
@@ -293,3 +294,17 @@ def test_bad_parameters_are_refused_by_name(spec: str, message: str) -> None:
     """Each bad strategy parameter is refused with a message naming it."""
     with pytest.raises(ConfigError, match=message):
         strategy_from(spec)
+
+
+def test_batch_slows_down_on_a_feed_that_does_not_hold() -> None:
+    """An empty feed page answered at once is not asked again before `interval`."""
+    board = _board(3, FULL)
+    poll = Batch(interval=1.0, wait=5.0).start(board)
+    [feed] = poll.decide(board).checks
+    poll.observe(Reply(feed, sent_at=0.0, received_at=0.02, cursor="0"), board)
+    board.now = 0.02
+
+    decision = poll.decide(board)
+
+    assert decision.checks == []
+    assert decision.wake_at == pytest.approx(1.02)
