@@ -40,11 +40,14 @@ from ._errors import (
     AuthError,
     CapabilityMissing,
     ConfigError,
+    DeadlineExceeded,
     PollingError,
     ProtocolError,
+    RejectedError,
     RequestError,
     TransientError,
 )
+from ._registry import strategy_from
 from ._report import DelaySummary, Report
 from ._strategy import Board, Check, Poll, PollStrategy, Reply, Submitted, Tracked
 from ._types import (
@@ -93,6 +96,27 @@ def _positive_int_or_none(
         positive_int(instance, attribute, value)
 
 
+def _is_job_api(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, JobAPI):
+        raise ConfigError(
+            f"api must be a JobAPI (with capabilities, clock, submit, get, ...), "
+            f"got {type(value).__name__}"
+        )
+
+
+def _strategy(value: Any) -> PollStrategy:
+    """A strategy, or one built from its name or mapping (`strategy_from`)."""
+    return strategy_from(value)
+
+
+def _iterable(items: Any) -> Iterable[Any] | AsyncIterable[Any]:
+    if not isinstance(items, Iterable | AsyncIterable) or isinstance(items, str):
+        raise ConfigError(
+            f"requests must be an iterable of requests, got {type(items).__name__}"
+        )
+    return items
+
+
 @attrs.frozen
 class _Done:
     """An outcome reached outside the loop (a submit that failed)."""
@@ -133,8 +157,8 @@ class Poller:
         seed: Seeds the jitter and the idempotency keys, so that a run repeats.
     """
 
-    api: JobAPI
-    strategy: PollStrategy
+    api: JobAPI = attrs.field(validator=_is_job_api)
+    strategy: PollStrategy = attrs.field(converter=_strategy)
     deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
     max_in_flight: int | None = attrs.field(
         default=1000, validator=_positive_int_or_none
@@ -160,7 +184,7 @@ class Poller:
 
     @asynccontextmanager
     async def stream_jobs(
-        self, job_ids: Iterable[JobId]
+        self, job_ids: Iterable[JobId] | AsyncIterable[JobId]
     ) -> AsyncIterator[MemoryObjectReceiveStream[Outcome]]:
         """Like `stream`, for jobs already submitted: poll these ids."""
         async with self._open(job_ids, attach=True) as outcomes:
@@ -173,7 +197,9 @@ class Poller:
         async with self.stream(requests) as outcomes:
             return _in_input_order([outcome async for outcome in outcomes])
 
-    async def collect_jobs(self, job_ids: Iterable[JobId]) -> list[Outcome]:
+    async def collect_jobs(
+        self, job_ids: Iterable[JobId] | AsyncIterable[JobId]
+    ) -> list[Outcome]:
         """Poll jobs already submitted and return their outcomes, in input order."""
         async with self.stream_jobs(job_ids) as outcomes:
             return _in_input_order([outcome async for outcome in outcomes])
@@ -188,6 +214,7 @@ class Poller:
     async def _open(
         self, items: Iterable[Any] | AsyncIterable[Any], *, attach: bool
     ) -> AsyncIterator[MemoryObjectReceiveStream[Outcome]]:
+        items = _iterable(items)
         send, receive = anyio.create_memory_object_stream[Outcome](math.inf)
         run = _Run(self, send)
         try:
@@ -342,7 +369,13 @@ class _Run:
         self, items: Iterable[Any] | AsyncIterable[Any], attach: bool
     ) -> None:
         """Submit and poll until every job has its outcome or the deadline passes."""
-        await self._connect()
+        try:
+            with anyio.fail_after(self.poller.deadline or math.inf):
+                await self._connect()
+        except TimeoutError:
+            raise DeadlineExceeded(
+                "the deadline passed before the job API could be reached"
+            ) from None
         source = _Source(items)
         total = len(items) if isinstance(items, Sized) else None
         self.progress = _Progress(self.poller.progress, total)
@@ -376,7 +409,17 @@ class _Run:
         connect = getattr(self.api, "connect", None)
         if connect is None:
             return
-        await connect()
+        backoff = self.poller.backoff
+        for attempt in range(backoff.attempts):
+            try:
+                await connect()
+                break
+            except TransientError as error:
+                if attempt + 1 == backoff.attempts:
+                    raise
+                delay = backoff.delay(attempt, self.budget.rng)
+                log.warning("connecting failed (%s); again in %.2fs", error, delay)
+                await anyio.sleep(delay)
         capabilities = self.api.capabilities
         self.board.capabilities = capabilities
         if self.poller.rate is None:
@@ -704,21 +747,42 @@ class _Run:
 
     async def _submit_chunk(self, chunk: Sequence[tuple[int, Any]]) -> None:
         keys = [self._idempotency_key() for _ in chunk]
-        requests = [request for _, request in chunk]
-        retry_sent = self.board.capabilities.idempotent_submit
+        await self._submit_keyed(list(zip(chunk, keys, strict=True)))
+
+    async def _submit_keyed(
+        self, chunk: Sequence[tuple[tuple[int, Any], str | None]]
+    ) -> None:
+        """Submit a batch; if the API refuses it, find the requests it refuses.
+
+        One bad request in a thousand must not fail the other 999: a refused
+        batch is split in halves, each sent again, until the refused requests
+        stand alone. The API stored nothing of a refused batch, and each request
+        keeps its idempotency key.
+        """
+        requests = [request for (_, request), _ in chunk]
+        keys = [key for _, key in chunk]
         try:
             job_ids = await self.budget.call(
                 RequestKind.BATCH_SUBMIT,
                 lambda: self.api.submit_many(requests, idempotency_keys=keys),
-                retry_sent=retry_sent,
+                retry_sent=self.board.capabilities.idempotent_submit,
             )
         except (CapabilityMissing, AuthError):
             raise
+        except RejectedError as error:
+            if len(chunk) == 1:
+                self._submit_failed(chunk[0][0][0], error)
+                return
+            log.debug("batch of %d refused, halving: %s", len(chunk), error)
+            half = len(chunk) // 2
+            await self._submit_keyed(chunk[:half])
+            await self._submit_keyed(chunk[half:])
+            return
         except RequestError as error:
-            for index, _ in chunk:
+            for (index, _), _ in chunk:
                 self._submit_failed(index, error)
             return
-        indices = tuple(index for index, _ in chunk)
+        indices = tuple(index for (index, _), _ in chunk)
         if len(job_ids) != len(chunk):
             # The jobs exist, but which id is whose cannot be known.
             message = f"batch submit of {len(chunk)} returned {len(job_ids)} ids"

@@ -81,8 +81,15 @@ class Report:
                 f"requests: {self.total_requests} ({kinds or 'none'})",
                 f"retries: {self.retries}, rate-limit rejections: {self.rejected}",
                 f"outcomes: {ends or 'none'}",
-                f"detection delay: p50 {self.delay.p50:.3f}s, "
-                f"p99 {self.delay.p99:.3f}s, max {self.delay.max:.3f}s",
+                self._delay_line(),
                 f"wall time: {self.wall_time:.2f}s",
             ]
+        )
+
+    def _delay_line(self) -> str:
+        if not self.delay.count:
+            return "detection delay: none (no job reported a completion time)"
+        return (
+            f"detection delay: p50 {self.delay.p50:.3f}s, "
+            f"p99 {self.delay.p99:.3f}s, max {self.delay.max:.3f}s"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -18,6 +19,7 @@ from typing import Any, Final
 import anyio
 import attrs
 import sniffio
+from anyio.lowlevel import RunVar
 from sortedcontainers import SortedKeyList
 
 from .._api import Capabilities, FeedPage, RateLimit
@@ -25,6 +27,12 @@ from .._errors import CapabilityMissing, RateLimited, RejectedError, TransientEr
 from .._types import JobId, JobState, JobStatus, RequestKind
 
 SEVEN_DAYS: Final = 7 * 24 * 3600.0
+
+# Events belong to one event loop; a store used again from a new loop (a
+# notebook cell run twice) gets fresh ones.
+_NEW_JOBS: RunVar[weakref.WeakKeyDictionary[SimulatedJobStore, anyio.Event]] = RunVar(
+    "polling_sim_new_jobs"
+)
 
 
 @attrs.frozen
@@ -197,7 +205,6 @@ class SimulatedJobStore:
         self._free_at: list[float] = []
         self._ends: SortedKeyList[_Job] = SortedKeyList(key=_end_order)
         self._bucket: _TokenBucket | None = None
-        self._new_jobs = anyio.Event()
         self.requests: Counter[RequestKind] = Counter()
         """Every request received, by kind, rejected ones included."""
         self.rejected = 0
@@ -306,7 +313,7 @@ class SimulatedJobStore:
         while True:
             # New jobs may end sooner than any known one: look again when they come.
             answer_at = self._feed_answer_time(start, limit, deadline)
-            news = self._new_jobs
+            news = self._new_jobs()
             with anyio.move_on_after(answer_at - self._now()):
                 await news.wait()
                 continue
@@ -318,6 +325,17 @@ class SimulatedJobStore:
             self.feed_times.append(now)
         states = tuple(self._state_of(job, now, with_result=True) for job in page)
         return FeedPage(states, str(start + len(page)))
+
+    def _new_jobs(self) -> anyio.Event:
+        """Set when a job is created: wakes feed requests held open."""
+        try:
+            events = _NEW_JOBS.get()
+        except LookupError:
+            events = weakref.WeakKeyDictionary()
+            _NEW_JOBS.set(events)
+        if self not in events:
+            events[self] = anyio.Event()
+        return events[self]
 
     def _feed_answer_time(self, start: int, limit: int, deadline: float) -> float:
         """When a feed request should answer: a full page, a linger, or the wait."""
@@ -364,8 +382,8 @@ class SimulatedJobStore:
         job = _Job(seq, job_id, request, now, start, end, self.fails_of(request))
         self._jobs[job_id] = job
         self._ends.add(job)
-        self._new_jobs.set()
-        self._new_jobs = anyio.Event()
+        self._new_jobs().set()
+        _NEW_JOBS.get()[self] = anyio.Event()
         self.created[request] += 1
         if key is not None:
             self._by_key[key] = job_id

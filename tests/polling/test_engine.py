@@ -284,15 +284,16 @@ def test_missing_batch_submit_falls_back_to_single_submits() -> None:
     assert 1 <= store.requests[RequestKind.BATCH_SUBMIT] <= 4
 
 
-def test_rejected_batch_submit_fails_each_of_its_jobs() -> None:
-    """A batch the API refuses as malformed ends each of its jobs `failed`."""
+def test_refused_batch_submit_is_halved_until_accepted() -> None:
+    """A batch the API refuses (over its true limit) is split and sent again."""
     store = SimulatedJobStore(
         batch_limit=2, declared=Capabilities(batch_submit=3, batch_status=2)
     )
     strategy = _BatchThenSingle()
     outcomes = run_in_virtual_time(Poller(store, strategy, progress=False), range(3))
-    assert _kinds(outcomes) == [OutcomeKind.FAILED] * 3
-    assert all("at most 2 items" in (o.error or "") for o in outcomes)
+    assert _kinds(outcomes) == [OutcomeKind.COMPLETED] * 3
+    assert store.requests[RequestKind.BATCH_SUBMIT] == 3
+    check_no_duplicates(store)
 
 
 class _ShortChanged(SimulatedJobStore):
