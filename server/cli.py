@@ -5,18 +5,36 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from ._settings import ExecutorKind, Settings, hash_api_key
 
 KEYS_ENV = "POLLING_API_KEYS"
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the server's flags to a parser."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind")
     parser.add_argument(
-        "--db", default="pollstack-server.db", metavar="PATH", help="SQLite job store"
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to bind (default 8000)"
+    )
+    parser.add_argument(
+        "--db",
+        default="pollstack-server.db",
+        metavar="PATH",
+        help="SQLite job store, created if missing (default pollstack-server.db)",
     )
     parser.add_argument(
         "--api-key",
@@ -29,10 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor",
         choices=[kind.value for kind in ExecutorKind],
         default=ExecutorKind.LOCAL.value,
-        help="where jobs run",
+        help="where jobs run (default local)",
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="processes of the local executor"
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="processes of the local executor (default: the CPU count)",
     )
     parser.add_argument(
         "--log-level", default="info", help="uvicorn's log level (default info)"
@@ -68,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     if not settings.api_key_hashes:
         sys.stderr.write(f"no API key: give --api-key KEY or set {KEYS_ENV}\n")
         return 2
+    problem = _unwritable(args.db)
+    if problem:
+        sys.stderr.write(f"cannot use --db {args.db}: {problem}\n")
+        return 2
 
     uvicorn.run(
         create_app(settings),
@@ -76,6 +101,21 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+def _unwritable(db_path: str) -> str | None:
+    """Why the job store's file cannot be opened for writing, or None."""
+    path = Path(db_path)
+    if path.is_dir():
+        return "it is a folder"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    if not os.access(folder, os.W_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        return "permission denied"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 import server
 from server import ExecutorKind, Settings, hash_api_key
-from server.cli import KEYS_ENV, add_arguments, run, settings_from_args
+from server.cli import KEYS_ENV, add_arguments, main, run, settings_from_args
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -78,3 +79,22 @@ def test_settings_refuse_bad_limits(field: str, value: float) -> None:
     """A limit out of range is refused with its name."""
     with pytest.raises(ValueError, match=field):
         Settings(**{field: value})  # type: ignore[arg-type]  # one field at a time
+
+
+def test_serve_refuses_a_job_store_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--db` in a missing folder exits 2 with a message, not a traceback."""
+    status = main(["--api-key", "k", "--db", str(tmp_path / "nope" / "jobs.db")])
+
+    assert status == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_serve_refuses_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--workers 0` is an argument error naming the flag."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--api-key", "k", "--workers", "0"])
+
+    assert exit_info.value.code == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
