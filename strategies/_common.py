@@ -86,22 +86,21 @@ class Composable:
     """
 
     def __or__(self, other: Any) -> Any:
-        from ._stack import Stack
-
-        return Stack(layers=(*_layers(self), *_layers(other)))
+        return _stack_of(self, other)
 
     def __ror__(self, other: Any) -> Any:
-        from ._stack import Stack
-
-        return Stack(layers=(*_layers(other), *_layers(self)))
+        return _stack_of(other, self)
 
 
-def _layers(strategy: Any) -> tuple[PollStrategy, ...]:
+def _stack_of(*strategies: Any) -> Any:
+    # Imported here: the stack is Composable too, so its module imports this one.
     from ._stack import Stack
 
-    if isinstance(strategy, Stack) and strategy.layers:
-        return tuple(strategy.layers)
-    return (strategy,)
+    layers: list[PollStrategy] = []
+    for strategy in strategies:
+        nested = isinstance(strategy, Stack) and strategy.layers
+        layers.extend(strategy.layers if nested else (strategy,))
+    return Stack(layers=tuple(layers))
 
 
 def supports(strategy: object, board: Board) -> bool:
