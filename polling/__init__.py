@@ -7,6 +7,7 @@ errors. The simulated job store and property-testing kit live in `polling.testin
 
 from ._api import Capabilities, FeedPage, JobAPI, RateLimit
 from ._budget import Backoff, Budget, retry_after_seconds
+from ._client import ForecastClient
 from ._engine import Poller
 from ._errors import (
     AuthError,
@@ -56,6 +57,7 @@ __all__ = [
     "Decision",
     "DelaySummary",
     "FeedPage",
+    "ForecastClient",
     "HttpJobAPI",
     "JobAPI",
     "JobId",

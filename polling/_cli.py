@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from ._errors import ConfigError
+from ._errors import AuthError, ConfigError, TransientError
 
 _DESCRIPTION = """\
 Collect the results of many asynchronous jobs with as few requests as the job API
@@ -44,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_strategies(commands)
     _add_serve(commands)
     _add_demo(commands)
+    _add_run(commands)
     return parser
 
 
@@ -243,3 +247,144 @@ def _run_demo(args: argparse.Namespace) -> int:
         )
     print(f"\nresults of {args.strategy} written to {args.out}")
     return 0 if all(o.ok for run in runs for o in run.outcomes) else 1
+
+
+_RUN_DESCRIPTION = """\
+Submit the forecast requests of a JSON-lines file to a forecast-jobs server,
+collect every result with a strategy and write them, in input order, as JSON
+lines. With --journal, a run that is killed can be started again with the same
+arguments: it polls the jobs it already made and creates none twice.
+"""
+
+_RUN_EPILOG = """\
+input: one forecast request per line, as POST /forecast-jobs takes it, e.g.
+  {"model": "Naive", "horizon": 3, "series": [{"unique_id": "a", "values": [1, 2]}]}
+output: one line per request, in input order:
+  {"index": 0, "job_id": "fj_...", "outcome": "completed", "result": {...},
+   "error": null}
+Exit status: 0 when every job completed, 1 when some did not, 2 for a usage error.
+"""
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="submit forecast requests from a file to a server and collect them",
+        description=_RUN_DESCRIPTION,
+        epilog=_RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--url", required=True, help="the server, e.g. http://127.0.0.1:8000"
+    )
+    run.add_argument(
+        "--api-key",
+        default=os.environ.get("POLLING_API_KEY"),
+        metavar="KEY",
+        help="the API key (default: $POLLING_API_KEY)",
+    )
+    run.add_argument(
+        "--input", type=Path, required=True, metavar="FILE", help="the requests"
+    )
+    run.add_argument(
+        "--output", type=Path, required=True, metavar="FILE", help="the results"
+    )
+    run.add_argument(
+        "--strategy",
+        default="stack",
+        metavar="NAME",
+        help="a strategy spec, see `polling strategies` (default: stack)",
+    )
+    run.add_argument(
+        "--journal",
+        type=Path,
+        metavar="FILE",
+        help="record submits here, so that a killed run can resume; use the same "
+        "file and input to resume, a new file for a new run",
+    )
+    run.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="most requests per submit (default: the server's batch limit)",
+    )
+    run.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="stop polling after this long; unfinished jobs end timed_out",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(run=_run_run)
+
+
+def read_requests(path: Path) -> list[dict[str, Any]]:
+    """The forecast requests of a JSON-lines file; blank lines are skipped.
+
+    Raises:
+        ConfigError: The file is missing, or a line is not a JSON object (the
+            message names the line).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"input file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read input file {path}: {error}") from error
+    requests = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except ValueError as error:
+            raise ConfigError(
+                f"{path} line {number}: not valid JSON: {error}"
+            ) from None
+        if not isinstance(request, dict):
+            raise ConfigError(
+                f"{path} line {number}: expected a JSON object (a forecast request)"
+            )
+        requests.append(request)
+    if not requests:
+        raise ConfigError(f"input file {path} has no requests")
+    return requests
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from ._client import ForecastClient
+
+    if args.api_key is None:
+        raise ConfigError("give the API key with --api-key or $POLLING_API_KEY")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    requests = read_requests(args.input)
+    client = ForecastClient(
+        args.url,
+        api_key=args.api_key,
+        strategy=args.strategy,
+        journal=args.journal,
+        batch_size=args.batch_size,
+        deadline=args.deadline,
+        progress=False if args.no_progress else None,
+    )
+    try:
+        outcomes = client.collect_sync(requests)
+    except AuthError as error:
+        raise ConfigError(f"the server refused the API key: {error}") from error
+    except TransientError as error:
+        raise ConfigError(f"cannot reach {args.url}: {error}") from error
+    with args.output.open("w", encoding="utf-8") as file:
+        for outcome in outcomes:
+            line = {
+                "index": outcome.index,
+                "job_id": outcome.job_id,
+                "outcome": outcome.kind.value,
+                "result": outcome.result,
+                "error": outcome.error,
+            }
+            file.write(json.dumps(line) + "\n")
+    if client.report is not None:
+        print(client.report.summary())
+    print(f"{len(outcomes)} results written to {args.output}")
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
