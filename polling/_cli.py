@@ -59,7 +59,7 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="compare strategies on a simulated workload, in virtual time",
         description=(
             "Run strategies side by side on one simulated workload (see "
-            "docs/benchmarks.md), in virtual time: exact request counts, "
+            "docs/strategies.md), in virtual time: exact request counts, "
             "detection delays and makespans that repeat for a seed, plus each "
             "run's real CPU time and peak memory."
         ),
@@ -88,13 +88,15 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME",
         help="a strategy spec, repeatable (default: naive and per-job-backoff)",
     )
-    bench.add_argument("--seed", type=int, default=0, help="the workload's seed")
+    bench.add_argument(
+        "--seed", type=int, default=0, help="the workload's seed (default 0)"
+    )
     bench.add_argument(
         "--json", type=Path, metavar="PATH", help="also write the results as JSON"
     )
     bench.add_argument(
         "--parallel",
-        type=int,
+        type=_positive_int,
         default=2,
         metavar="N",
         help="runs at once, each in its own process (default: 2)",
@@ -106,6 +108,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     from ._bench import format_table, run_bench, write_json
 
     strategies = args.strategy or ["naive", "per-job-backoff"]
+    if args.json is not None:
+        _check_writable(args.json)
     document = run_bench(
         workload_name=args.workload,
         api=args.api,
@@ -119,6 +123,30 @@ def _run_bench(args: argparse.Namespace) -> int:
         write_json(document, args.json)
         print(f"results written to {args.json}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path before a long run, not after it.
+
+    Its folders are made, as the write would make them.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"cannot write --json {path}: {reason}") from error
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_strategies(
@@ -136,9 +164,9 @@ def _run_strategies(args: argparse.Namespace) -> int:
 
     for name in sorted(available()):
         cls = strategy_class(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0:1]
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
         params = ", ".join(parameters(cls)) or "no parameters"
-        print(f"{name}: {summary[0] if summary else ''}\n    parameters: {params}")
+        print(f"{name}: {summary}\n    parameters: {params}")
     return 0
 
 

@@ -176,3 +176,23 @@ def test_bench_json_path_is_written_under_missing_folders(
     argv = ["bench", "--workload", tiny, "--strategy", "naive", "--json", str(path)]
     assert main([*argv, "--parallel", "1"]) == 0
     assert json.loads(path.read_text())["workload"] == "tiny"
+
+
+@pytest.mark.parametrize("where", ["/proc/nope/out.json", "/proc"])
+def test_bench_refuses_an_unwritable_json_path_before_running(
+    where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unwritable `--json` is an error at once, naming the path."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--strategy", "naive", "--json", where])
+
+    assert exit_info.value.code == 2
+    assert f"cannot write --json {where}" in capsys.readouterr().err
+
+
+def test_bench_refuses_a_parallel_of_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--parallel 0` is an argument error naming the flag."""
+    with pytest.raises(SystemExit):
+        main(["bench", "--parallel", "0"])
+
+    assert "--parallel: must be at least 1" in capsys.readouterr().err

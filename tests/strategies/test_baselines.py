@@ -85,7 +85,7 @@ def test_naive_never_leaves_a_job_unchecked_longer_than_its_interval() -> None:
 def test_baselines_submit_one_job_per_request(strategy: object) -> None:
     """Even where batch submit exists, a baseline submits jobs one by one."""
     store = SimulatedJobStore(api="full")
-    poller = Poller(store, strategy, progress=False)  # type: ignore[arg-type]
+    poller = Poller(store, strategy, progress=False)
     run_in_virtual_time(poller, range(5))
     assert store.requests[RequestKind.SUBMIT] == 5
     assert store.requests[RequestKind.BATCH_SUBMIT] == 0
