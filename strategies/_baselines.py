@@ -25,8 +25,15 @@ from polling import (
 )
 
 
+class SubmitsOneByOne:
+    """What every baseline shares: one job per submit, 100 submits in flight."""
+
+    submit_batch: ClassVar[bool] = False
+    submit_concurrency: ClassVar[int] = 100
+
+
 @attrs.frozen
-class Naive:
+class Naive(SubmitsOneByOne):
     """Every pending job checked on its own every `interval` seconds.
 
     This is the loop of the reference SDK before this project: each round sends one
@@ -34,8 +41,6 @@ class Naive:
     """
 
     interval: float = attrs.field(default=2.0, validator=positive)
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _NaivePoll:
         """Begin a run."""
@@ -64,7 +69,7 @@ class _NaivePoll:
 
 
 @attrs.frozen
-class PerJobBackoff:
+class PerJobBackoff(SubmitsOneByOne):
     """Each job polled as its own long-running operation, backing off.
 
     The way cloud SDK pollers treat one operation: the first check `initial` seconds
@@ -73,8 +78,6 @@ class PerJobBackoff:
 
     initial: float = attrs.field(default=1.0, validator=positive)
     cap: float = attrs.field(default=30.0, validator=positive)
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _BackoffPoll:
         """Begin a run."""

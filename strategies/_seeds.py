@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-from typing import ClassVar
 
 import attrs
 
@@ -25,6 +24,8 @@ from polling import (
     positive,
     positive_int,
 )
+
+from ._baselines import SubmitsOneByOne
 
 
 def _gets(job_ids: list[JobId]) -> list[Check]:
@@ -53,7 +54,7 @@ class _Rounds:
 
 
 @attrs.frozen
-class SeedBatch:
+class SeedBatch(SubmitsOneByOne):
     """Every 2 s a batch status of all pending jobs, then one get per finished job.
 
     The proposal sent all ids in one request; no server takes 50,000, so this
@@ -62,8 +63,6 @@ class SeedBatch:
     """
 
     interval: float = attrs.field(default=2.0, validator=positive)
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _SeedBatchPoll:
         """Begin a run."""
@@ -102,13 +101,11 @@ class _SeedBatchPoll:
 
 
 @attrs.frozen
-class SeedSemaphore:
+class SeedSemaphore(SubmitsOneByOne):
     """Each round, one task per pending job, 20 gets at a time; 2 s between rounds."""
 
     concurrency: int = attrs.field(default=20, validator=positive_int)
     interval: float = attrs.field(default=2.0, validator=positive)
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _SeedSemaphorePoll:
         """Begin a run."""
@@ -146,15 +143,13 @@ class _SeedSemaphorePoll:
 
 
 @attrs.frozen
-class SeedAdaptive:
+class SeedAdaptive(SubmitsOneByOne):
     """Every pending job each round; the pause starts at 1 s and grows 1.5 times,
     up to 10 s, after a round that finished nothing, and falls back to 1 s."""
 
     initial: float = attrs.field(default=1.0, validator=positive)
     growth: float = attrs.field(default=1.5, validator=positive)
     cap: float = attrs.field(default=10.0, validator=positive)
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _SeedAdaptivePoll:
         """Begin a run."""
@@ -192,7 +187,7 @@ class _SeedAdaptivePoll:
 
 
 @attrs.frozen
-class SeedSample:
+class SeedSample(SubmitsOneByOne):
     """Every 2 s, get a sample of 100 of all the jobs; once half the sample is
     done, get every pending job each round.
 
@@ -204,8 +199,6 @@ class SeedSample:
     sweep_above: float = attrs.field(default=0.5, validator=positive)
     interval: float = attrs.field(default=2.0, validator=positive)
     seed: int = 0
-    submit_batch: ClassVar[bool] = False
-    submit_concurrency: ClassVar[int] = 100
 
     def start(self, board: Board) -> _SeedSamplePoll:
         """Begin a run."""
