@@ -25,7 +25,7 @@ from collections.abc import (
     Sequence,
     Sized,
 )
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -133,11 +133,18 @@ class _Created:
 
 
 @attrs.frozen
+class _SubmitAnswered:
+    """A submit request has been answered, and its jobs or failures reported."""
+
+    number: int
+
+
+@attrs.frozen
 class _SubmitFinished:
     pass
 
 
-_Event = _Created | Reply | _Done | _SubmitFinished
+_Event = _Created | Reply | _Done | _SubmitAnswered | _SubmitFinished
 
 
 @attrs.define
@@ -363,6 +370,9 @@ class _Run:
         self.started = anyio.current_time()
         self.finished = self.started
         self.submits_open: set[int] = set()
+        self.submit_calls = 0
+        self.unanswered_submits: set[int] = set()
+        self.early = _EarlyStates()
         self.progress = _Progress(False, None)
 
     async def run(
@@ -557,10 +567,15 @@ class _Run:
             self.given += len(event.job_ids)
             self.progress.submitted(len(event.job_ids))
             poll.observe(Submitted(event.job_ids), self.board)
+            self._note_early(event.job_ids)
             return
         elif isinstance(event, _Done):
             self.given += 1
             self._emit(event.outcome)
+            return
+        elif isinstance(event, _SubmitAnswered):
+            self.unanswered_submits.discard(event.number)
+            self.early.forget_before(min(self.unanswered_submits, default=math.inf))
             return
         else:
             self.board.submitting = False
@@ -584,8 +599,18 @@ class _Run:
             tracked = board.pending.get(job_id)
             if tracked is not None:
                 self._note(tracked, state, reply.received_at)
+            elif reply.check.kind is RequestKind.FEED and self.unanswered_submits:
+                self.early.keep(job_id, state, reply.received_at, self.submit_calls)
         if reply.check.kind is not RequestKind.FEED:
             self._fail_the_left_out(reply)
+
+    def _note_early(self, job_ids: Sequence[JobId]) -> None:
+        """Apply what the feed said of new jobs before their submit returned."""
+        for job_id in job_ids:
+            early = self.early.take(job_id)
+            tracked = self.board.pending.get(job_id)
+            if early is not None and tracked is not None:
+                self._note(tracked, *early)
 
     def _learn_missing(self, kind: RequestKind) -> None:
         caps = self.board.capabilities
@@ -737,11 +762,13 @@ class _Run:
             indices = [index for index, _ in chunk]
             self.submits_open.update(indices)
             try:
-                await self._submit_chunk(chunk)
+                with self._submit_call():
+                    await self._submit_chunk(chunk)
             except CapabilityMissing:
                 self._learn_missing(RequestKind.BATCH_SUBMIT)
                 for item in chunk:
-                    await self._submit_one(*item)
+                    with self._submit_call():
+                        await self._submit_one(*item)
             self.submits_open.difference_update(indices)
         await self._submit_singly(source)
 
@@ -795,7 +822,8 @@ class _Run:
         while taken := await source.take(1):
             [(index, request)] = taken
             self.submits_open.add(index)
-            await self._submit_one(index, request)
+            with self._submit_call():
+                await self._submit_one(index, request)
             self.submits_open.discard(index)
 
     async def _submit_one(self, index: int, request: Any) -> None:
@@ -812,6 +840,22 @@ class _Run:
             self._submit_failed(index, error)
             return
         self.events_in.send_nowait(_Created((index,), (job_id,)))
+
+    @contextmanager
+    def _submit_call(self) -> Iterator[None]:
+        """Number a submit request, and tell the loop once its answer is in.
+
+        The jobs of a submit can finish, and be on the feed, before the answer
+        that names them comes back. The loop keeps such early news while a submit
+        that could explain it is unanswered, and no longer.
+        """
+        self.submit_calls += 1
+        number = self.submit_calls
+        self.unanswered_submits.add(number)
+        try:
+            yield
+        finally:
+            self.events_in.send_nowait(_SubmitAnswered(number))
 
     def _submit_failed(self, index: int, error: RequestError) -> None:
         # A transient failure after the request went out may have created the job:
@@ -842,6 +886,33 @@ def _paced(declared: RateLimit | None) -> RateLimit | None:
         per_second=declared.per_second * _RATE_MARGIN,
         burst=max(1, declared.burst // 2),
     )
+
+
+class _EarlyStates:
+    """States the feed gave for jobs whose submit had not returned yet.
+
+    Each is kept with the number of the last submit sent before it came: once
+    every submit up to that one is answered, a job it names that is still unknown
+    is not this run's, and is forgotten.
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[JobId, tuple[JobState, float]] = {}
+        self.order: deque[tuple[int, JobId]] = deque()
+
+    def keep(
+        self, job_id: JobId, state: JobState, received_at: float, last_submit: int
+    ) -> None:
+        self.states[job_id] = (state, received_at)
+        self.order.append((last_submit, job_id))
+
+    def take(self, job_id: JobId) -> tuple[JobState, float] | None:
+        return self.states.pop(job_id, None)
+
+    def forget_before(self, oldest_unanswered: float) -> None:
+        while self.order and self.order[0][0] < oldest_unanswered:
+            _, job_id = self.order.popleft()
+            self.states.pop(job_id, None)
 
 
 class _Progress:

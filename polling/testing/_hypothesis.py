@@ -34,6 +34,7 @@ class JobSet:
     workers: int | None = None
 
     def __len__(self) -> int:
+        """How many jobs."""
         return len(self.durations)
 
     @property
@@ -84,7 +85,13 @@ class StoreConfig:
 
 @attrs.define
 class Simulation:
-    """A drawn store with the jobs it runs: what `stores()` generates."""
+    """A drawn store with the jobs it runs: what `stores()` generates.
+
+    Args:
+        jobs: The population the store runs.
+        config: The settings the store was made with.
+        store: The store itself, recording every check, fresh for each example.
+    """
 
     jobs: JobSet
     config: StoreConfig
@@ -152,6 +159,7 @@ def faults(
     lost_response: bool = True,
     rate_limited: bool = True,
     slow: bool = True,
+    late_answer: bool = True,
 ) -> st.SearchStrategy[Faults]:
     """Injected faults, each with a small probability per request.
 
@@ -162,7 +170,9 @@ def faults(
         lost_response: Whether an answer may be lost after the work was done.
         rate_limited: Whether the store may answer 429, with a `Retry-After` of
             up to 5 s or none.
-        slow: Whether answers may come up to 5 s late.
+        slow: Whether requests may reach the store up to 5 s late.
+        late_answer: Whether answers may come back up to 5 s after the store
+            did the work (a job may be seen finished before its submit returns).
     """
 
     def maybe(wanted: bool) -> st.SearchStrategy[float]:
@@ -177,11 +187,16 @@ def faults(
         retry_after=st.none() | st.floats(0.1, 5.0),
         slow=maybe(slow),
         slow_by=st.floats(0.1, 5.0),
+        late_answer=maybe(late_answer),
+        late_by=st.floats(0.1, 5.0),
     )
 
 
 def rate_limits() -> st.SearchStrategy[RateLimit]:
-    """Rate limits low enough that a few dozen jobs run into them."""
+    """Rate limits low enough that a few dozen jobs run into them.
+
+    From 1 to 100 requests a second, with a burst of 1 to 20.
+    """
     return st.builds(
         RateLimit, per_second=st.floats(1.0, 100.0), burst=st.integers(1, 20)
     )
@@ -196,9 +211,10 @@ def store_configs(
     """Store settings: API, rate limit, faults and seed.
 
     Args:
-        apis: The APIs to draw from.
-        rate_limit: The store's limits; by default none or a low one.
-        faults: The faults; by default none.
+        apis: The APIs to draw from (`"full"`, `"sdk-only"`).
+        rate_limit: The store's limits; by default none or one of
+            `rate_limits()`.
+        faults: The faults; by default none. Pass `faults()` for drawn ones.
     """
     return st.builds(
         StoreConfig,

@@ -44,7 +44,10 @@ class Faults:
         server_error: The store answers 503 without doing anything.
         lost_response: The store does the work, then the answer is lost.
         rate_limited: The store answers 429 with `retry_after` seconds.
-        slow: The answer comes `slow_by` seconds late.
+        slow: The request reaches the store `slow_by` seconds late.
+        late_answer: The store does the work, then its answer takes `late_by`
+            seconds more to come back: a job can finish, and be seen finished,
+            before the answer to its submit reaches the client.
     """
 
     transport_error: float = 0.0
@@ -54,6 +57,8 @@ class Faults:
     retry_after: float | None = 1.0
     slow: float = 0.0
     slow_by: float = 1.0
+    late_answer: float = 0.0
+    late_by: float = 1.0
 
 
 class _Job:
@@ -270,8 +275,9 @@ class SimulatedJobStore:
 
     async def submit(self, request: Any, *, idempotency_key: str | None) -> JobId:
         """Create one job."""
-        await self._arrive(RequestKind.SUBMIT, full_only=False)
+        late = await self._arrive(RequestKind.SUBMIT, full_only=False)
         job_id = self._create(request, idempotency_key)
+        await self._answer(late)
         self._maybe_lose_response()
         return job_id
 
@@ -279,40 +285,47 @@ class SimulatedJobStore:
         self, requests: Sequence[Any], *, idempotency_keys: Sequence[str | None]
     ) -> list[JobId]:
         """Create many jobs in one request."""
-        await self._arrive(RequestKind.BATCH_SUBMIT, full_only=True)
+        late = await self._arrive(RequestKind.BATCH_SUBMIT, full_only=True)
         self._check_batch(requests)
         job_ids = [
             self._create(request, key)
             for request, key in zip(requests, idempotency_keys, strict=True)
         ]
+        await self._answer(late)
         self._maybe_lose_response()
         return job_ids
 
     async def get(self, job_id: JobId) -> JobState:
         """One job, with its result once completed."""
-        await self._arrive(RequestKind.GET, full_only=False)
-        return self._state(job_id, with_result=True)
+        late = await self._arrive(RequestKind.GET, full_only=False)
+        state = self._state(job_id, with_result=True)
+        await self._answer(late)
+        return state
 
     async def status_many(
         self, job_ids: Sequence[JobId], *, wait: float | None = None
     ) -> dict[JobId, JobState]:
         """Many jobs' states, held open up to `wait` until one of them changes."""
         kind = RequestKind.BATCH_STATUS if wait is None else RequestKind.WAIT
-        await self._arrive(kind, full_only=True)
+        late = await self._arrive(kind, full_only=True)
         self._check_batch(job_ids)
         if wait:
             await self._hold_until_change(job_ids, wait)
-        return {job_id: self._state(job_id, with_result=False) for job_id in job_ids}
+        states = {job_id: self._state(job_id, with_result=False) for job_id in job_ids}
+        await self._answer(late)
+        return states
 
     async def results_many(self, job_ids: Sequence[JobId]) -> dict[JobId, JobState]:
         """Many jobs' states, with the results of those completed."""
-        await self._arrive(RequestKind.BATCH_RESULTS, full_only=True)
+        late = await self._arrive(RequestKind.BATCH_RESULTS, full_only=True)
         self._check_batch(job_ids)
-        return {job_id: self._state(job_id, with_result=True) for job_id in job_ids}
+        states = {job_id: self._state(job_id, with_result=True) for job_id in job_ids}
+        await self._answer(late)
+        return states
 
     async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
         """The jobs that ended after `cursor`, in order of their ends."""
-        await self._arrive(RequestKind.FEED, full_only=True)
+        late = await self._arrive(RequestKind.FEED, full_only=True)
         start = int(cursor) if cursor else 0
         limit = min(limit, self.batch_limit)
         deadline = self._now() + min(wait, self.max_wait)
@@ -330,6 +343,7 @@ class SimulatedJobStore:
         if self.record_checks:
             self.feed_times.append(now)
         states = tuple(self._state_of(job, now, with_result=True) for job in page)
+        await self._answer(late)
         return FeedPage(states, str(start + len(page)))
 
     def _new_jobs(self) -> anyio.Event:
@@ -440,8 +454,11 @@ class SimulatedJobStore:
                 f"a batch takes at most {self.batch_limit} items, got {len(items)}"
             )
 
-    async def _arrive(self, kind: RequestKind, *, full_only: bool) -> None:
-        """Travel to the store, then pass its checks: faults, capability, limit."""
+    async def _arrive(self, kind: RequestKind, *, full_only: bool) -> float:
+        """Travel to the store, then pass its checks: faults, capability, limit.
+
+        Returns how late the answer will be, once the store has done the work.
+        """
         faults, rng = self.faults, self._rng
         if faults.transport_error and rng.random() < faults.transport_error:
             await self._ticker.sleep_until(self._now() + self.round_trip)
@@ -466,6 +483,20 @@ class SimulatedJobStore:
             self._reject()
             raise RateLimited("simulated 429", retry_after=faults.retry_after)
         self._take_token(kind)
+        if faults.late_answer and rng.random() < faults.late_answer:
+            return faults.late_by
+        return 0.0
+
+    async def _answer(self, late: float) -> None:
+        """Carry an answer back, `late` seconds after the store gave it."""
+        if not late:
+            return
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._ticker.sleep_until(self._now() + late)
+        finally:
+            self.in_flight -= 1
 
     def _take_token(self, kind: RequestKind) -> None:
         if self.rate_limit is None:

@@ -518,3 +518,23 @@ async def test_stream_closed_early_ends_the_run() -> None:
     async with poller.stream(range(3)) as outcomes:
         first = await outcomes.receive()
     assert first.index == 0
+
+
+@pytest.mark.parametrize("strategy", ["batch", "stack"])
+def test_a_job_seen_on_the_feed_before_its_submit_returns_is_collected(
+    strategy: str,
+) -> None:
+    # Half the answers come back 2 s after the store acted: a quick job can be
+    # on the feed while the answer to its submit is still on its way.
+    late = Faults(late_answer=0.5, late_by=2.0)
+    store = _store([0.1] * 5000, faults=late)
+    poller = Poller(store, strategy, progress=False)
+
+    outcomes = run_in_virtual_time(poller, range(5000))
+
+    check_outcomes(outcomes, range(5000))
+    assert _kinds(outcomes) == [OutcomeKind.COMPLETED] * 5000
+    # Collected from the feed, not by the staleness sweep a minute later.
+    assert poller.report is not None
+    assert poller.report.wall_time < 15
+    assert poller.report.requests.get(RequestKind.GET, 0) == 0

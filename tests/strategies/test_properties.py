@@ -59,11 +59,15 @@ SEEDS: list[PollStrategy] = [SeedBatch(), SeedSemaphore(), SeedAdaptive(), SeedS
 QUICK_RETRIES = Backoff(initial=0.05, cap=0.2, attempts=4)
 
 # Faults whose retries end soon: no slow answers, no 429 pauses.
-quick_faults = faults(slow=False, rate_limited=False)
+quick_faults = faults(slow=False, late_answer=False, rate_limited=False)
 
 # Only 429s, each with its Retry-After.
 pauses_only = faults(
-    transport_error=False, server_error=False, lost_response=False, slow=False
+    transport_error=False,
+    server_error=False,
+    lost_response=False,
+    slow=False,
+    late_answer=False,
 )
 
 
