@@ -18,12 +18,13 @@ from typing import Any
 
 import anyio
 import attrs
+from tqdm import tqdm
 
 from ._engine import Poller
 from ._registry import strategy_from
 from ._types import Outcome, OutcomeKind, RequestKind
 from .testing._virtual import mock_clock
-from .testing._workloads import RATE_LIMITS, floor_requests, workload
+from .testing._workloads import RATE_LIMITS, Workload, floor_requests, workload
 
 
 @attrs.frozen
@@ -35,13 +36,38 @@ class BenchCase:
     rate_limit: str
     strategy: str
     seed: int = 0
+    jobs: int | None = None
+
+
+def scaled(chosen: Workload, jobs: int) -> Workload:
+    """The workload with `jobs` jobs, its shape kept.
+
+    The worker pool and the arrival rate scale by the same factor as the job
+    count, so that the queue's length per worker, and with it the makespan and
+    the delays, stay about the same: `million` at 10,000 jobs is a queue of 200
+    workers, 50 jobs deep, as the million is of 20,000.
+    """
+    factor = jobs / chosen.jobs
+    workers = chosen.workers
+    if workers is not None:
+        workers = max(1, round(workers * factor))
+    rate = chosen.arrivals_per_second
+    if rate is not None:
+        rate *= factor
+    return attrs.evolve(chosen, jobs=jobs, workers=workers, arrivals_per_second=rate)
+
+
+def case_workload(case: BenchCase) -> Workload:
+    """The workload a case runs: the named one, scaled to `case.jobs` if given."""
+    chosen = workload(case.workload)
+    return chosen if case.jobs is None else scaled(chosen, case.jobs)
 
 
 def run_case(case: BenchCase) -> dict[str, Any]:
     """Run one case in this process and return its row of the results."""
     # Fail on a bad name before any work, with the registry's message.
     strategy = strategy_from(case.strategy)
-    chosen = workload(case.workload)
+    chosen = case_workload(case)
     population = chosen.population(case.seed)
     store = population.store(
         chosen,
@@ -128,29 +154,154 @@ def run_bench(
     strategies: Sequence[str],
     seed: int,
     parallel: int = 2,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
-    """Run every strategy on one workload and return the results document."""
+    """Run every strategy on one workload and return the results document.
+
+    `jobs` scales the workload (see `scaled`); the document then says so under
+    `"jobs"`, a key it has only then.
+    """
+    _validate(strategies, [workload_name])
+    cases = [
+        BenchCase(workload_name, api, rate_limit, spec, seed, jobs)
+        for spec in strategies
+    ]
+    return _document(cases, _run_cases(cases, parallel))
+
+
+def _validate(strategies: Sequence[str], workloads: Sequence[str]) -> None:
+    """Refuse a bad strategy or workload name before any run starts."""
     for spec in strategies:
         strategy_from(spec)
-    workload(workload_name)
-    cases = [
-        BenchCase(workload_name, api, rate_limit, spec, seed) for spec in strategies
+    for name in workloads:
+        workload(name)
+
+
+def _document(cases: Sequence[BenchCase], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results document of cases that share a workload, API and rate limit."""
+    first = cases[0]
+    document: dict[str, Any] = {
+        "workload": first.workload,
+        "api": first.api,
+        "rate_limit": first.rate_limit,
+        "seed": first.seed,
+    }
+    if first.jobs is not None:
+        document["jobs"] = first.jobs
+    document["results"] = rows
+    return document
+
+
+def run_matrix(
+    *,
+    workloads: Sequence[str],
+    apis: Sequence[str],
+    rate_limits: Sequence[str],
+    strategies: Sequence[str],
+    seed: int,
+    parallel: int = 2,
+    jobs: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Run every strategy on every workload, API and rate limit, in one run.
+
+    Returns:
+        The matrix document: the axes, the real seconds the whole matrix took
+        (`real_s`), and under `"benches"` one results document per workload, API
+        and rate limit, each as `run_bench` returns it.
+    """
+    _validate(strategies, workloads)
+    groups = [
+        [BenchCase(name, api, limit, spec, seed, jobs) for spec in strategies]
+        for name in workloads
+        for api in apis
+        for limit in rate_limits
     ]
-    rows = _run_cases(cases, parallel)
+    cases = [case for group in groups for case in group]
+    start = time.perf_counter()
+    rows = iter(_run_cases(cases, parallel, progress=progress))
+    real_s = time.perf_counter() - start
+    benches = [_document(group, [next(rows) for _ in group]) for group in groups]
     return {
-        "workload": workload_name,
-        "api": api,
-        "rate_limit": rate_limit,
+        "workloads": list(workloads),
+        "apis": list(apis),
+        "rate_limits": list(rate_limits),
+        "strategies": list(strategies),
         "seed": seed,
-        "results": rows,
+        "jobs": jobs,
+        "real_s": round(real_s, 1),
+        "benches": benches,
     }
 
 
-def _run_cases(cases: Sequence[BenchCase], parallel: int) -> list[dict[str, Any]]:
-    """Each case in a fresh child process, a few at a time, results in order."""
+def run_scale(
+    *,
+    workload_name: str,
+    apis: Sequence[str],
+    job_counts: Sequence[int],
+    strategies: Sequence[str],
+    rate_limit: str = "none",
+    seed: int = 0,
+    parallel: int = 1,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Run a workload at several job counts and return what each run cost.
+
+    Returns:
+        The scale document: the workload, rate limit and seed, and under
+        `"runs"` one row per strategy, API and job count: the results row of
+        `run_case` (real seconds included) with its `api` and `jobs`.
+    """
+    _validate(strategies, [workload_name])
+    cases = [
+        BenchCase(workload_name, api, rate_limit, spec, seed, jobs)
+        for spec in strategies
+        for api in apis
+        for jobs in job_counts
+    ]
+    rows = _run_cases(cases, parallel, progress=progress)
+    return {
+        "workload": workload_name,
+        "rate_limit": rate_limit,
+        "seed": seed,
+        "runs": [
+            {"api": case.api, "jobs": case.jobs, **row}
+            for case, row in zip(cases, rows, strict=True)
+        ],
+    }
+
+
+def _run_cases(
+    cases: Sequence[BenchCase], parallel: int, *, progress: bool | None = False
+) -> list[dict[str, Any]]:
+    """Each case in a fresh child process, a few at a time, results in order.
+
+    `progress` shows a bar over the cases: True always, None on a terminal only.
+    """
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes=max(1, parallel), maxtasksperchild=1) as pool:
-        return pool.map(run_case, cases, chunksize=1)
+    rows: list[dict[str, Any]] = [{} for _ in cases]
+    bar = tqdm(total=len(cases), desc="bench", unit="run", disable=_bar_off(progress))
+    with bar, context.Pool(processes=max(1, parallel), maxtasksperchild=1) as pool:
+        for index, row in pool.imap_unordered(_run_numbered, enumerate(cases)):
+            rows[index] = row
+            bar.set_postfix_str(_case_label(cases[index]), refresh=False)
+            bar.update()
+    return rows
+
+
+def _bar_off(progress: bool | None) -> bool | None:
+    # tqdm reads disable=None as "off unless stderr is a terminal".
+    return None if progress is None else not progress
+
+
+def _run_numbered(numbered: tuple[int, BenchCase]) -> tuple[int, dict[str, Any]]:
+    """`run_case` for a pool that returns rows as they finish, not in order."""
+    index, case = numbered
+    return index, run_case(case)
+
+
+def _case_label(case: BenchCase) -> str:
+    return f"{case.workload} {case.api} {case.rate_limit} {case.strategy}"
 
 
 def without_extras(document: dict[str, Any]) -> dict[str, Any]:
@@ -209,8 +360,9 @@ def format_table(document: dict[str, Any]) -> str:
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     title = (
-        f"workload {document['workload']}, api {document['api']}, "
-        f"rate limit {document['rate_limit']}, seed {document['seed']}"
+        f"workload {document['workload']}{_jobs_note(document)}, api "
+        f"{document['api']}, rate limit {document['rate_limit']}, seed "
+        f"{document['seed']}"
     )
     body = [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
@@ -224,8 +376,8 @@ def format_table(document: dict[str, Any]) -> str:
 def format_markdown(document: dict[str, Any]) -> str:
     """The results as a Markdown table, one strategy a row."""
     title = (
-        f"`{document['workload']}`, api `{document['api']}`, rate limit "
-        f"`{document['rate_limit']}`, seed {document['seed']}"
+        f"`{document['workload']}`{_jobs_note(document)}, api `{document['api']}`, "
+        f"rate limit `{document['rate_limit']}`, seed {document['seed']}"
     )
     lines = [
         f"**{title}**",
@@ -245,3 +397,82 @@ def format_markdown(document: dict[str, Any]) -> str:
             f"| {row['cpu_s']:.1f} | {row['peak_rss_mb']:.0f} |"
         )
     return "\n".join(lines)
+
+
+def _jobs_note(document: dict[str, Any]) -> str:
+    """How a scaled workload is named in a title; nothing for a published one."""
+    jobs = document.get("jobs")
+    return "" if jobs is None else f" at {jobs:,} jobs"
+
+
+def format_matrix_markdown(matrix: dict[str, Any]) -> str:
+    """Every table of a matrix in Markdown, in the order they ran."""
+    return "\n\n".join(format_markdown(bench) for bench in matrix["benches"])
+
+
+def format_matrix_table(matrix: dict[str, Any]) -> str:
+    """Every table of a matrix as aligned text, then what the matrix took."""
+    tables = [format_table(bench) for bench in matrix["benches"]]
+    runs = sum(len(bench["results"]) for bench in matrix["benches"])
+    footer = f"{runs} runs in {matrix['real_s']:.0f} s real"
+    return "\n\n".join([*tables, footer])
+
+
+def write_matrix(matrix: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write `matrix.json` (each table in its published shape) and `matrix.md`."""
+    out.mkdir(parents=True, exist_ok=True)
+    published = {
+        **matrix,
+        "benches": [without_extras(bench) for bench in matrix["benches"]],
+    }
+    paths = {"json": out / "matrix.json", "markdown": out / "matrix.md"}
+    paths["json"].write_text(json.dumps(published, indent=2) + "\n")
+    paths["markdown"].write_text(format_matrix_markdown(matrix) + "\n")
+    return paths
+
+
+def format_scale_markdown(scale: dict[str, Any]) -> str:
+    """The scale runs as a Markdown table, with each figure's growth.
+
+    A growth column is the figure divided by the same figure at the previous
+    job count of the same strategy and API: for ten times the jobs, 10 is
+    linear and less is better than linear.
+    """
+    lines = [
+        f"**`{scale['workload']}` scaled, rate limit `{scale['rate_limit']}`, "
+        f"seed {scale['seed']}**",
+        "",
+        "| strategy | api | jobs | requests | p99 s | lost | dup | real s | x "
+        "| cpu s | x | peak rss MB | x |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: |",
+    ]
+    previous: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in scale["runs"]:
+        key = (run["strategy"], run["api"])
+        before = previous.get(key)
+        previous[key] = run
+        lines.append(
+            f"| `{run['strategy']}` | `{run['api']}` | {run['jobs']:,} "
+            f"| {run['requests']['total']:,} | {run['delay']['p99']:.2f} "
+            f"| {run['lost']} | {run['duplicated']} "
+            f"| {run['real_s']:.1f} | {_growth(run, before, 'real_s')} "
+            f"| {run['cpu_s']:.1f} | {_growth(run, before, 'cpu_s')} "
+            f"| {run['peak_rss_mb']:.0f} | {_growth(run, before, 'peak_rss_mb')} |"
+        )
+    return "\n".join(lines)
+
+
+def _growth(run: dict[str, Any], before: dict[str, Any] | None, key: str) -> str:
+    if before is None or not before[key]:
+        return ""
+    return f"{run[key] / before[key]:.1f}"
+
+
+def write_scale(scale: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write `scale.json` (real seconds included) and `scale.md`."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "scale.json", "markdown": out / "scale.md"}
+    paths["json"].write_text(json.dumps(scale, indent=2) + "\n")
+    paths["markdown"].write_text(format_scale_markdown(scale) + "\n")
+    return paths

@@ -21,7 +21,29 @@ allows. Strategies are chosen by name, with parameters as name:key=value,key=val
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    A reader that closes stdout early (`polling strategies | head -1`) ends the
+    command quietly with status 1, as Python's documentation on SIGPIPE advises.
+    """
+    try:
+        status = _main(argv)
+        # Flushed here so that a closed pipe is met inside the handler, not at
+        # interpreter exit where it would print a traceback.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return 1
+    return status
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at devnull, so that the exit's own flush of it cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -51,45 +73,69 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BENCH_DESCRIPTION = """\
+Run strategies side by side on one simulated workload (see docs/strategies.md),
+in virtual time: exact request counts, detection delays and makespans that repeat
+for a seed, plus each run's real CPU time and peak memory.
+
+--matrix runs every registered strategy on every workload, API and rate limit in
+one run (--workload, --api, --rate-limit and --strategy, each repeatable, narrow
+it) and writes matrix.json, matrix.md and matrix.png into --out.
+
+--scale runs a workload (default million) at several job counts (--jobs,
+repeatable; default 10,000, 100,000 and 1,000,000) with a strategy (default
+stack) on each API, rate limit none, and writes scale.json, scale.md and
+scale.png into --out: real seconds, client CPU and peak memory per job count.
+"""
+
+
 def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .testing._workloads import APIS, RATE_LIMITS, WORKLOADS
 
     bench = commands.add_parser(
         "bench",
         help="compare strategies on a simulated workload, in virtual time",
-        description=(
-            "Run strategies side by side on one simulated workload (see "
-            "docs/strategies.md), in virtual time: exact request counts, "
-            "detection delays and makespans that repeat for a seed, plus each "
-            "run's real CPU time and peak memory."
-        ),
+        description=_BENCH_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bench.add_argument(
         "--workload",
+        action="append",
         choices=sorted(WORKLOADS),
-        default="seed-burst",
-        help="the job population (default: seed-burst)",
+        help="the job population (default: seed-burst; repeatable with --matrix)",
     )
     bench.add_argument(
         "--api",
+        action="append",
         choices=APIS,
-        default="full",
-        help="full: every batch route; sdk-only: submit and get only",
+        help="full: every batch route; sdk-only: submit and get only "
+        "(default: full; repeatable with --matrix and --scale)",
     )
     bench.add_argument(
         "--rate-limit",
+        action="append",
         choices=sorted(RATE_LIMITS),
-        default="none",
-        help="limited: 10,000 requests a minute, burst 500",
+        help="limited: 10,000 requests a minute, burst 500 (default: none; "
+        "repeatable with --matrix)",
     )
     bench.add_argument(
         "--strategy",
         action="append",
         metavar="NAME",
-        help="a strategy spec, repeatable (default: naive and per-job-backoff)",
+        help="a strategy spec, repeatable (default: naive and per-job-backoff; "
+        "with --matrix every registered strategy; with --scale stack)",
     )
     bench.add_argument(
         "--seed", type=int, default=0, help="the workload's seed (default 0)"
+    )
+    bench.add_argument(
+        "--jobs",
+        action="append",
+        type=_positive_int,
+        metavar="N",
+        help="run the workload with N jobs instead of its own count; its worker "
+        "pool and arrival rate scale alike, so the queue's depth and the makespan "
+        "stay about the same (repeatable with --scale)",
     )
     bench.add_argument(
         "--json", type=Path, metavar="PATH", help="also write the results as JSON"
@@ -97,32 +143,171 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument(
         "--parallel",
         type=_positive_int,
-        default=2,
         metavar="N",
-        help="runs at once, each in its own process (default: 2)",
+        help="runs at once, each in its own process (default: 2; with --scale 1, "
+        "so that runs do not share the CPUs whose real seconds they measure)",
+    )
+    modes = bench.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--matrix",
+        action="store_true",
+        help="every strategy on every workload, API and rate limit (see above)",
+    )
+    modes.add_argument(
+        "--scale",
+        action="store_true",
+        help="one workload at several job counts: real s, CPU, memory (see above)",
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where --matrix and --scale write (default: bench-matrix, bench-scale)",
+    )
+    bench.add_argument(
+        "--no-plot",
+        action="store_true",
+        help="with --matrix or --scale, write no PNG (no matplotlib needed)",
+    )
+    bench.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar over the runs of --matrix and --scale",
     )
     bench.set_defaults(run=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.matrix:
+        return _run_matrix(args)
+    if args.scale:
+        return _run_scale(args)
+    return _run_single_bench(args)
+
+
+def _run_single_bench(args: argparse.Namespace) -> int:
     from ._bench import format_table, run_bench, write_json
 
-    strategies = args.strategy or ["naive", "per-job-backoff"]
+    for flag in ("out", "no_plot", "no_progress"):
+        _refuse_outside_modes(args, flag)
+    jobs = _at_most_one(args, "jobs", None)
     if args.json is not None:
         _check_writable(args.json)
     document = run_bench(
-        workload_name=args.workload,
-        api=args.api,
-        rate_limit=args.rate_limit,
-        strategies=strategies,
+        workload_name=_at_most_one(args, "workload", "seed-burst"),
+        api=_at_most_one(args, "api", "full"),
+        rate_limit=_at_most_one(args, "rate_limit", "none"),
+        strategies=args.strategy or ["naive", "per-job-backoff"],
         seed=args.seed,
-        parallel=args.parallel,
+        parallel=args.parallel or 2,
+        jobs=jobs,
     )
     print(format_table(document))
     if args.json is not None:
         write_json(document, args.json)
         print(f"results written to {args.json}")
     return 0
+
+
+def _run_matrix(args: argparse.Namespace) -> int:
+    from ._bench import format_matrix_table, run_matrix, write_matrix
+    from ._registry import available
+    from .testing._workloads import APIS, RATE_LIMITS, WORKLOADS
+
+    _refuse_json(args, "--matrix")
+    out = _output_folder(args, "bench-matrix")
+    matrix = run_matrix(
+        workloads=args.workload or list(WORKLOADS),
+        apis=args.api or list(APIS),
+        rate_limits=args.rate_limit or list(RATE_LIMITS),
+        strategies=args.strategy or sorted(available()),
+        seed=args.seed,
+        parallel=args.parallel or 2,
+        jobs=_at_most_one(args, "jobs", None),
+        progress=False if args.no_progress else None,
+    )
+    print(format_matrix_table(matrix))
+    paths = write_matrix(matrix, out)
+    if not args.no_plot:
+        from ._benchplot import plot_matrix
+
+        paths["plot"] = out / "matrix.png"
+        plot_matrix(matrix, paths["plot"])
+    print("written: " + ", ".join(str(path) for path in paths.values()))
+    return 0
+
+
+def _run_scale(args: argparse.Namespace) -> int:
+    from ._bench import format_scale_markdown, run_scale, write_scale
+    from .testing._workloads import APIS
+
+    _refuse_json(args, "--scale")
+    out = _output_folder(args, "bench-scale")
+    scale = run_scale(
+        workload_name=_at_most_one(args, "workload", "million"),
+        apis=args.api or list(APIS),
+        job_counts=args.jobs or [10_000, 100_000, 1_000_000],
+        strategies=args.strategy or ["stack"],
+        rate_limit=_at_most_one(args, "rate_limit", "none"),
+        seed=args.seed,
+        parallel=args.parallel or 1,
+        progress=False if args.no_progress else None,
+    )
+    print(format_scale_markdown(scale))
+    paths = write_scale(scale, out)
+    if not args.no_plot:
+        from ._benchplot import plot_scale
+
+        paths["plot"] = out / "scale.png"
+        plot_scale(scale, paths["plot"])
+    print("written: " + ", ".join(str(path) for path in paths.values()))
+    return 0
+
+
+def _output_folder(args: argparse.Namespace, default: str) -> Path:
+    """The folder of --out, made and checked before the run, not after it.
+
+    Also checks, when there is to be a plot, that matplotlib is installed.
+    """
+    out: Path = args.out or Path(default)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".polling-bench-probe"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"cannot write into --out {out}: {reason}") from error
+    if not args.no_plot:
+        from ._benchplot import require_matplotlib
+
+        require_matplotlib()
+    return out
+
+
+def _at_most_one(args: argparse.Namespace, dest: str, default: Any) -> Any:
+    """The one value of a flag that repeats only in --matrix (or --scale)."""
+    values = getattr(args, dest)
+    if not values:
+        return default
+    if len(values) > 1:
+        flag = "--" + dest.replace("_", "-")
+        raise ConfigError(
+            f"{flag} is given {len(values)} times; only --matrix takes several "
+            "(and --scale several --api and --jobs)"
+        )
+    return values[0]
+
+
+def _refuse_outside_modes(args: argparse.Namespace, dest: str) -> None:
+    if getattr(args, dest):
+        flag = "--" + dest.replace("_", "-")
+        raise ConfigError(f"{flag} goes with --matrix or --scale")
+
+
+def _refuse_json(args: argparse.Namespace, mode: str) -> None:
+    if args.json is not None:
+        raise ConfigError(f"{mode} writes its JSON into --out DIR; --json is not used")
 
 
 def _check_writable(path: Path) -> None:
