@@ -1,9 +1,19 @@
 """What the project's own tests use, for testing strategies of your own.
 
-The simulated job store runs in virtual time (anyio on trio's `MockClock`), the
-workloads are those of the benchmarks, the checks assert the invariants every
-strategy must hold, and the Hypothesis strategies draw small simulated worlds to
-check them on. A custom strategy is property-tested in a few lines:
+- `SimulatedJobStore`: a `JobAPI` in process, with a worker pool, failures,
+  expiry, a rate limit and injected `Faults`, that counts every request it gets.
+- `run_in_virtual_time`, `run_virtual`, `mock_clock`: run a poller or any async
+  function on trio's `MockClock`, so hours of polling take milliseconds and every
+  time and count repeats for a seed.
+- `check_outcomes`, `check_no_duplicates`, `check_in_flight`, `check_rate`,
+  `check_pauses`, `check_staleness`: the invariants every strategy must hold, as
+  functions that raise `AssertionError` with the job and the numbers.
+- `workloads`, `faults`, `rate_limits`, `store_configs`, `stores`: Hypothesis
+  strategies that draw small simulated worlds to check them on.
+- `Workload`, `WORKLOADS`, `workload`, `floor_requests`: the benchmark
+  populations, for tests at scale.
+
+A custom strategy is property-tested in a few lines:
 
     @hypothesis.given(sim=polling.testing.stores())
     def test_every_job_ends_once(sim):
@@ -14,7 +24,7 @@ check them on. A custom strategy is property-tested in a few lines:
 
 The Hypothesis strategies need the `testing` extra (`pip install
 'pollstack[testing]'`); they are imported on first use, so the rest of this
-module works without Hypothesis.
+module works without Hypothesis. `docs/testing.md` is the guide.
 """
 
 import typing
@@ -109,4 +119,5 @@ def __getattr__(name: str) -> typing.Any:
 
 
 def __dir__() -> list[str]:
+    """The module's names, the lazily imported ones included."""
     return sorted({*globals(), *_FROM_HYPOTHESIS})

@@ -169,6 +169,12 @@ def check_staleness(
     submission to the first check that found it finished (or its last check, if
     none did). The store must record checks (`record_checks=True`).
 
+    Args:
+        store: The store the run used.
+        outcomes: What the poller returned; jobs without a job id (never
+            created) are skipped.
+        cap: The longest gap allowed between two checks of one job, seconds.
+
     Raises:
         AssertionError: A job waited longer; the message names it and when.
     """

@@ -15,15 +15,28 @@ from .._errors import ConfigError
 from ._sim import Faults, SimulatedJobStore
 
 ServiceTime = Callable[[random.Random], float]
+"""Draws one job's run time, in seconds, from the generator it is given."""
 
 
 def lognormal(median: float, sigma: float) -> ServiceTime:
-    """Service times with this median and shape."""
+    """Run times spread lognormally, as real job times often are.
+
+    Args:
+        median: Half the jobs run shorter than this, seconds.
+        sigma: The spread: the standard deviation of the run time's logarithm.
+            0.5 puts 99 % of jobs within about 3.6 times the median either way;
+            1.2 gives a heavy tail.
+    """
     return lambda rng: rng.lognormvariate(math.log(median), sigma)
 
 
 def uniform(low: float, high: float) -> ServiceTime:
-    """Service times spread evenly between two bounds."""
+    """Run times spread evenly between two bounds.
+
+    Args:
+        low: The shortest run time, seconds.
+        high: The longest run time, seconds.
+    """
     return lambda rng: rng.uniform(low, high)
 
 
@@ -51,7 +64,11 @@ class Workload:
     failure_rate: float = 0.01
 
     def population(self, seed: int) -> Population:
-        """Draw the jobs: the same seed gives the same jobs, for every strategy."""
+        """Draw the jobs: the same seed gives the same jobs, for every strategy.
+
+        Args:
+            seed: Seeds the run times, the failures and the arrival times.
+        """
         rng = random.Random(seed)
         arrivals: list[float] | None = None
         count = self.jobs
@@ -69,7 +86,14 @@ class Workload:
 
 @attrs.frozen
 class Population:
-    """The jobs of one workload for one seed. Request `i` is the integer `i`."""
+    """The jobs of one workload for one seed. Request `i` is the integer `i`.
+
+    Args:
+        durations: How long each job runs once a worker takes it, seconds.
+        failing: The jobs that fail, by request.
+        arrivals: When each job arrives, seconds from the start of the run; None
+            when they all arrive at once.
+    """
 
     durations: list[float]
     failing: frozenset[int]
@@ -88,7 +112,16 @@ class Population:
         seed: int = 0,
         **options: Any,
     ) -> SimulatedJobStore:
-        """A simulated store that runs exactly these jobs."""
+        """A simulated store that runs exactly these jobs.
+
+        Args:
+            workload: The workload these jobs were drawn from (its worker pool).
+            api: `"full"` or `"sdk-only"`.
+            rate_limit: The store's own limit; None for none.
+            faults: What to inject; None for nothing.
+            seed: Seeds the faults.
+            **options: Any other argument of `SimulatedJobStore`.
+        """
         return SimulatedJobStore(
             duration_of=self.durations.__getitem__,
             fails_of=self.failing.__contains__,
@@ -101,7 +134,13 @@ class Population:
         )
 
     def requests(self) -> Iterable[int] | AsyncIterator[int]:
-        """The requests, all at once or as they arrive over time."""
+        """The requests, all at once or as they arrive over time.
+
+        Returns:
+            A range when every job arrives at the start, else an async iterator
+            that yields each request at its arrival time (run it on the poller's
+            clock: in virtual time, the arrivals take no real time).
+        """
         if self.arrivals is None:
             return range(len(self.durations))
         return self._arriving(self.arrivals)
@@ -135,17 +174,27 @@ WORKLOADS: Final[dict[str, Workload]] = {
     ),
     "million": Workload("million", 1_000_000, lognormal(1.0, 0.5), workers=20_000),
 }
+"""The benchmark workloads, by name (`seed-burst`, `heavy-tail`, `trickle`,
+`million`)."""
 
 RATE_LIMITS: Final[dict[str, RateLimit | None]] = {
     "none": None,
     "limited": RateLimit(per_second=10_000 / 60, burst=500),
 }
+"""The benchmark rate limits, by name: `none`, and `limited` (10,000 requests a
+minute, burst 500)."""
 
 APIS: Final = ("full", "sdk-only")
+"""The simulated APIs: `full` has every batch route, the long-poll wait and the
+feed; `sdk-only` has submit and get only."""
 
 
 def workload(name: str) -> Workload:
-    """The workload of that name, or an error listing the names."""
+    """The benchmark workload of that name.
+
+    Raises:
+        ConfigError: No workload has that name; the message lists those that do.
+    """
     if name not in WORKLOADS:
         known = ", ".join(WORKLOADS)
         raise ConfigError(f"unknown workload {name!r}; known: {known}")
@@ -156,6 +205,11 @@ def floor_requests(jobs: int, api: str, batch_limit: int = 1000) -> int:
     """The fewest requests an API allows: submits plus result reads.
 
     With batches, both go at the largest batch size; without, two per job.
+
+    Args:
+        jobs: How many jobs.
+        api: `"full"` or `"sdk-only"`.
+        batch_limit: The most requests or ids one batch takes.
     """
     if api == "sdk-only":
         return 2 * jobs
