@@ -27,6 +27,8 @@ JOB_TIMEOUT = 600
 
 app = modal.App(APP_NAME)
 
+# The `polling` and `server` sources are shipped as they are, not installed: the
+# image installs what `pollstack` and its server extra depend on, in full.
 image = (
     modal.Image.debian_slim(python_version="3.11")
     .uv_pip_install(
@@ -38,8 +40,12 @@ image = (
         "numpy>=1.26",
         "orjson>=3.10",
         "pandas>=2.0",
+        "psutil>=5.9",
         "pydantic>=2.7",
+        "sortedcontainers>=2.4",
         "statsforecast>=2.0",
+        "tqdm>=4.66",
+        "trio>=0.26",
         "uvicorn>=0.30",
     )
     .add_local_python_source("polling", "server")
