@@ -26,6 +26,7 @@ from typing import IO, Any, Final
 import anyio
 import attrs
 import httpx
+import psutil
 
 from ._engine import Poller
 from ._errors import ConfigError
@@ -164,13 +165,66 @@ class _TimedSubmits(HttpJobAPI):
 
 @attrs.frozen
 class DemoRun:
-    """What one demo run collected and what it cost."""
+    """What one demo run collected and what it cost.
+
+    Attributes:
+        strategy: The strategy spec it ran.
+        requests: The forecast requests, in input order.
+        outcomes: One per request, in input order.
+        report: The poller's report.
+        naive_estimate: About how many requests the naive loop would have sent.
+        client_cpu: CPU seconds of this process while it collected.
+        server_cpu: CPU seconds of the server's web process over the same time
+            (its forecast processes not included); None where it cannot be read.
+    """
 
     strategy: str
     requests: list[dict[str, Any]]
     outcomes: list[Outcome]
     report: Report
     naive_estimate: int
+    client_cpu: float
+    server_cpu: float | None
+
+    def summary(self) -> str:
+        """The report, CPU per job and per request, and the naive estimate."""
+        report = self.report
+        jobs = max(1, len(self.outcomes))
+        requests = max(1, report.total_requests)
+        lines = [
+            f"{len(self.outcomes)} forecasts, strategy {self.strategy}:",
+            report.summary(),
+            f"client CPU: {self.client_cpu:.1f}s "
+            f"({1000 * self.client_cpu / jobs:.2f} ms per job)",
+        ]
+        if self.server_cpu is not None:
+            lines.append(
+                f"server CPU (web process): {self.server_cpu:.1f}s "
+                f"({1000 * self.server_cpu / requests:.2f} ms per request)"
+            )
+        ratio = self.naive_estimate / requests
+        lines.append(
+            f"the naive loop: about {self.naive_estimate} requests for the same jobs "
+            f"({ratio:.1f} times as many)"
+        )
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class LocalServer:
+    """The reference server running on loopback: where, its key, its process."""
+
+    url: str
+    key: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the web process so far; None once it is gone."""
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
 
 
 def _free_port() -> int:
@@ -180,12 +234,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_server(
-    folder: Path, *, workers: int | None = None
-) -> Iterator[tuple[str, str]]:
+def local_server(folder: Path, *, workers: int | None = None) -> Iterator[LocalServer]:
     """Run the reference server on loopback on a database in `folder`.
 
-    Yields its URL and the random API key it accepts; stops it on exit.
+    Yields where it listens and the random API key it accepts; stops it on exit.
 
     Raises:
         ConfigError: The server did not start (its log is in the message).
@@ -215,7 +267,7 @@ def local_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log_path)
-        yield url, key
+        yield LocalServer(url, key, process.pid)
     finally:
         _stop(process)
 
@@ -245,24 +297,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def collect_demo(
-    url: str,
-    key: str,
+    server: LocalServer,
     requests: Sequence[dict[str, Any]],
     *,
     strategy: str = "stack",
     progress: bool | None = None,
 ) -> DemoRun:
-    """Submit the requests to the server at `url` and collect every result."""
-    async with _TimedSubmits(url, api_key=key) as api:
+    """Submit the requests to the server and collect every result."""
+    client_before = time.process_time()
+    server_before = server.cpu_seconds()
+    async with _TimedSubmits(server.url, api_key=server.key) as api:
         poller = Poller(api, strategy_from(strategy), progress=progress)
         outcomes = await poller.collect(requests)
     assert poller.report is not None  # collect always leaves its report
+    server_after = server.cpu_seconds()
+    server_cpu = None
+    if server_before is not None and server_after is not None:
+        server_cpu = server_after - server_before
     return DemoRun(
         strategy,
         list(requests),
         outcomes,
         poller.report,
         naive_loop_requests(outcomes, api.submitted_at),
+        client_cpu=time.process_time() - client_before,
+        server_cpu=server_cpu,
     )
 
 
@@ -295,23 +354,22 @@ def run_demo(
     runs = []
     with (
         tempfile.TemporaryDirectory(prefix="polling-demo-") as folder,
-        local_server(Path(folder), workers=workers) as (url, key),
+        local_server(Path(folder), workers=workers) as server,
     ):
         for name in (strategy, *compare):
-            runs.append(anyio.run(_collect, url, key, requests, name, progress))
+            runs.append(anyio.run(_collect, server, requests, name, progress))
     with out.open("w") as file:
         write_results(runs[0], file)
     return runs
 
 
 async def _collect(
-    url: str,
-    key: str,
+    server: LocalServer,
     requests: Sequence[dict[str, Any]],
     strategy: str,
     progress: bool | None,
 ) -> DemoRun:
-    return await collect_demo(url, key, requests, strategy=strategy, progress=progress)
+    return await collect_demo(server, requests, strategy=strategy, progress=progress)
 
 
 def write_results(run: DemoRun, file: IO[str]) -> None:

@@ -71,6 +71,9 @@ def test_demo_compares_with_the_naive_loop_measured(
     assert "6 forecasts, strategy stack:" in printed
     assert "6 forecasts, strategy naive:" in printed
     assert "submit=6" in printed
+    # Both runs read the CPU of this process and of the server's web process.
+    assert printed.count("ms per job") == 2
+    assert printed.count("server CPU (web process):") == 2
     assert len(out.read_text().splitlines()) == 6
 
 
