@@ -52,7 +52,9 @@ class HttpJobAPI:
 
     A job this client submitted may not be visible for a moment (a server behind a
     load balancer, a store replica): a `not_found` within `grace` seconds of its
-    submit reads as still pending; later it is `not_found`.
+    submit reads as still pending; later it is `not_found`. Once the job has been
+    seen (queued, running or finished), a `not_found` means it is gone, and is
+    reported at once.
 
     Args:
         base_url: The server's address, e.g. `http://127.0.0.1:8000`.
@@ -195,6 +197,7 @@ class HttpJobAPI:
         if response.status_code == 404:
             return self._not_found(job_id)
         if response.status_code == 410:
+            self._seen(job_id)
             body = _body(response)
             return JobState(
                 job_id,
@@ -331,6 +334,10 @@ class HttpJobAPI:
                 break
             del self._submitted[job_id]
 
+    def _seen(self, job_id: JobId) -> None:
+        """The job exists: from now on a `not_found` for it is no delay."""
+        self._submitted.pop(job_id, None)
+
     def _not_found(self, job_id: JobId) -> JobState:
         at = self._submitted.get(job_id)
         if at is not None and anyio.current_time() - at < self._grace:
@@ -357,6 +364,7 @@ class HttpJobAPI:
         status = status_from_wire(word)
         if status is JobStatus.NOT_FOUND:
             return self._not_found(job_id)
+        self._seen(job_id)
         has_result = with_result and status is JobStatus.COMPLETED and "result" in entry
         return JobState(
             job_id,
