@@ -109,6 +109,7 @@ class Budget:
     resume_at: float = attrs.field(init=False, default=-math.inf)
     _limiter: anyio.CapacityLimiter | None = attrs.field(init=False, default=None)
     _next_slot: float = attrs.field(init=False, default=-math.inf)
+    _pause_moved: anyio.Event | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         if self.max_in_flight is not None and self.max_in_flight < 1:
@@ -129,6 +130,7 @@ class Budget:
         send: Callable[[], Awaitable[T]],
         *,
         retry_sent: bool = True,
+        timeout: float | None = None,
     ) -> T:
         """Send one request through the budget and return its answer.
 
@@ -137,6 +139,9 @@ class Budget:
             send: Sends the request once.
             retry_sent: Whether a request that may have reached the API can be sent
                 again; False for a submit without an idempotency key.
+            timeout: Seconds each attempt may take once sent (waiting for its
+                turn not counted); past it, the attempt is a transient failure
+                of a request that may have been received.
 
         Raises:
             TransientError: The failure persisted through every attempt, or the
@@ -145,7 +150,7 @@ class Budget:
         """
         for attempt in range(self.backoff.attempts):
             try:
-                return await self._send_once(kind, send)
+                return await self._send_once(kind, send, timeout)
             except RateLimited as error:
                 self.rejected += 1
                 self._pause(error.retry_after, attempt)
@@ -156,27 +161,48 @@ class Budget:
                     attempt + 1 == self.backoff.attempts
                 ):
                     raise
-                delay = self.backoff.delay(attempt, self.rng)
-                log.debug("retrying %s in %.2fs after %s", kind.value, delay, error)
-                await anyio.sleep(delay)
+                if self._usable(error.retry_after):
+                    # A 503 that says when the server is back: nobody asks sooner.
+                    self._pause(error.retry_after, attempt)
+                else:
+                    delay = self.backoff.delay(attempt, self.rng)
+                    log.debug("retrying %s in %.2fs after %s", kind.value, delay, error)
+                    await anyio.sleep(delay)
             self.retries += 1
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def pause_until(self, when: float) -> None:
-        """Hold every request back until `when`: the latest word from the API wins."""
+        """Hold every request back until `when`: the latest word from the API wins.
+
+        Requests already waiting out an earlier pause wake to the new end, sooner
+        or later than the old one.
+        """
         self.resume_at = when
+        if self._pause_moved is not None:
+            self._pause_moved.set()
+            self._pause_moved = None
 
     async def _send_once(
-        self, kind: RequestKind, send: Callable[[], Awaitable[T]]
+        self, kind: RequestKind, send: Callable[[], Awaitable[T]], timeout: float | None
     ) -> T:
         if self._limiter is None:
             await self._wait_turn()
-            self.sent[kind] += 1
-            return await send()
+            return await self._timed(kind, send, timeout)
         async with self._limiter:
             await self._wait_turn()
-            self.sent[kind] += 1
-            return await send()
+            return await self._timed(kind, send, timeout)
+
+    async def _timed(
+        self, kind: RequestKind, send: Callable[[], Awaitable[T]], timeout: float | None
+    ) -> T:
+        self.sent[kind] += 1
+        try:
+            with anyio.fail_after(math.inf if timeout is None else timeout):
+                return await send()
+        except TimeoutError:
+            raise TransientError(
+                f"{kind.value}: no answer within {timeout:g}s", sent=True, kind=kind
+            ) from None
 
     async def _wait_turn(self) -> None:
         """Wait out any pause the API asked for, then for a slot in the pace."""
@@ -185,13 +211,25 @@ class Budget:
         while True:
             now = anyio.current_time()
             if now < self.resume_at:
-                await anyio.sleep_until(self.resume_at)
+                await self._sleep_out_pause()
                 continue
             slot = self._reserve_slot(now)
             if slot > now:
                 await anyio.sleep_until(slot)
             if anyio.current_time() >= self.resume_at:
                 return
+
+    async def _sleep_out_pause(self) -> None:
+        """Sleep until the pause ends, or until a later answer moves its end."""
+        if self._pause_moved is None:
+            # Made here, not at construction: an event belongs to a running loop.
+            self._pause_moved = anyio.Event()
+        moved = self._pause_moved
+        with anyio.CancelScope(deadline=self.resume_at):
+            await moved.wait()
+        if self._pause_moved is moved and anyio.current_time() >= self.resume_at:
+            # The pause is over: the next one gets an event of the loop it runs in.
+            self._pause_moved = None
 
     def _reserve_slot(self, now: float) -> float:
         """The time this request may go, under the rate and burst.
@@ -207,15 +245,21 @@ class Budget:
         self._next_slot = earliest + interval
         return max(now, earliest)
 
-    def _pause(self, retry_after: float | None, attempt: int) -> None:
-        usable = (
+    def _usable(self, retry_after: float | None) -> bool:
+        """Whether a `Retry-After` is one to honour: known, finite, in bounds."""
+        return (
             retry_after is not None
             and math.isfinite(retry_after)
             and 0 <= retry_after <= self.max_pause
         )
-        wait = retry_after if usable else self.backoff.delay(attempt, self.rng)
-        assert wait is not None
+
+    def _pause(self, retry_after: float | None, attempt: int) -> None:
+        wait = (
+            retry_after
+            if retry_after is not None and self._usable(retry_after)
+            else self.backoff.delay(attempt, self.rng)
+        )
         now = anyio.current_time()
         if not self.resume_at > now:
-            log.warning("rate limited: pausing every request for %.2fs", wait)
+            log.warning("the API asked for a pause: holding every request %.2fs", wait)
         self.pause_until(now + wait)

@@ -20,13 +20,15 @@ from collections import Counter, deque
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
+    Callable,
     Iterable,
     Iterator,
     Sequence,
     Sized,
 )
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import attrs
@@ -62,6 +64,8 @@ from ._types import (
 from ._validate import positive, positive_int
 
 log = logging.getLogger("polling")
+
+T = TypeVar("T")
 
 _BATCH_SUBMITTERS = 4
 """Batch submits sent at once: enough to hide the round trip, few enough to pace."""
@@ -156,6 +160,9 @@ class Poller:
         strategy: How to poll; see `polling.strategy_from` to pick one by name.
         deadline: Seconds from the start of a run after which every job still
             unfinished ends as `timed_out`; None waits as long as it takes.
+        request_timeout: Seconds one request may go unanswered (a long-poll's
+            hold added) before it counts as a transient failure and is retried;
+            separate from `deadline`, which bounds the whole run.
         max_in_flight: The most requests on their way at once, unless the strategy
             sets its own; None for no limit.
         rate: The pace to keep; by default a little under the API's declared limit.
@@ -167,6 +174,9 @@ class Poller:
     api: JobAPI = attrs.field(validator=_is_job_api)
     strategy: PollStrategy = attrs.field(converter=_strategy)
     deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
+    request_timeout: float | None = attrs.field(
+        default=60.0, validator=_positive_or_none
+    )
     max_in_flight: int | None = attrs.field(
         default=1000, validator=_positive_int_or_none
     )
@@ -533,28 +543,31 @@ class _Run:
         return Reply(check, sent_at, anyio.current_time(), states, cursor)
 
     async def _ask(self, check: Check) -> tuple[dict[JobId, JobState], str | None]:
-        api, call, ids = self.api, self.budget.call, check.job_ids
-        if check.kind is RequestKind.GET:
-            state = await call(RequestKind.GET, lambda: api.get(ids[0]))
-            return {ids[0]: state}, None
-        if check.kind is RequestKind.BATCH_STATUS:
-            return await call(check.kind, lambda: api.status_many(ids)), None
-        if check.kind is RequestKind.WAIT:
-            return await call(
-                check.kind, lambda: api.status_many(ids, wait=check.wait)
-            ), None
-        if check.kind is RequestKind.BATCH_RESULTS:
-            return await call(check.kind, lambda: api.results_many(ids)), None
+        api, ids, kind = self.api, check.job_ids, check.kind
         caps = self.board.capabilities
-        page = await call(
-            RequestKind.FEED,
-            lambda: api.feed(
-                check.cursor,
-                limit=caps.feed or 1,
-                wait=check.wait or caps.feed_wait or 0.0,
-            ),
-        )
+        hold = check.wait or 0.0
+        if kind is RequestKind.FEED:
+            hold = check.wait or caps.feed_wait or 0.0
+
+        def call(send: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+            return self.budget.call(kind, send, timeout=self._timeout(hold))
+
+        if kind is RequestKind.GET:
+            return {ids[0]: await call(lambda: api.get(ids[0]))}, None
+        if kind is RequestKind.BATCH_STATUS:
+            return await call(lambda: api.status_many(ids)), None
+        if kind is RequestKind.WAIT:
+            return await call(lambda: api.status_many(ids, wait=check.wait)), None
+        if kind is RequestKind.BATCH_RESULTS:
+            return await call(lambda: api.results_many(ids)), None
+        limit = caps.feed or 1
+        page = await call(lambda: api.feed(check.cursor, limit=limit, wait=hold))
         return {state.job_id: state for state in page.jobs}, page.cursor
+
+    def _timeout(self, hold: float = 0.0) -> float | None:
+        """How long a request may take: the poller's timeout, plus any hold."""
+        timeout = self.poller.request_timeout
+        return None if timeout is None else timeout + hold
 
     def _apply(self, event: _Event, poll: Poll) -> None:
         if isinstance(event, Reply):
@@ -793,6 +806,7 @@ class _Run:
                 RequestKind.BATCH_SUBMIT,
                 lambda: self.api.submit_many(requests, idempotency_keys=keys),
                 retry_sent=self.board.capabilities.idempotent_submit,
+                timeout=self._timeout(),
             )
         except (CapabilityMissing, AuthError):
             raise
@@ -833,6 +847,7 @@ class _Run:
                 RequestKind.SUBMIT,
                 lambda: self.api.submit(request, idempotency_key=key),
                 retry_sent=key is not None,
+                timeout=self._timeout(),
             )
         except AuthError:
             raise

@@ -45,6 +45,7 @@ class TransientError(RequestError, ConnectionError):
 
     `sent` tells whether the request may have reached the server: a submit that may
     have been stored is only retried when it carries an idempotency key.
+    `retry_after` is the wait the server asked for (a 503's `Retry-After`), seconds.
     """
 
     def __init__(
@@ -54,9 +55,11 @@ class TransientError(RequestError, ConnectionError):
         sent: bool = True,
         kind: RequestKind | None = None,
         job_id: JobId | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, kind=kind, job_id=job_id)
         self.sent = sent
+        self.retry_after = retry_after
 
 
 class RateLimited(RequestError):

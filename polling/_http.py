@@ -429,13 +429,15 @@ class HttpJobAPI:
         message = f"{where}: {code} {_server_message(response)}"
         if code in (401, 403):
             raise AuthError(message)
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if code == 429:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             raise RateLimited(message, retry_after=retry_after, kind=kind)
         if code >= 500:
             # 502, 503 and 504 above all (a proxy, a restart); the reference server
             # never answers a 500 to what a client sent, so one is a passing fault.
-            raise TransientError(message, sent=True, kind=kind, job_id=job_id)
+            raise TransientError(
+                message, sent=True, kind=kind, job_id=job_id, retry_after=retry_after
+            )
         if optional and code in (404, 405):
             raise CapabilityMissing(message, kind=kind, job_id=job_id)
         raise RejectedError(message, kind=kind, job_id=job_id)

@@ -11,6 +11,7 @@ import pytest
 
 from polling import (
     AuthError,
+    Backoff,
     Board,
     Capabilities,
     Check,
@@ -538,3 +539,43 @@ def test_a_job_seen_on_the_feed_before_its_submit_returns_is_collected(
     assert poller.report is not None
     assert poller.report.wall_time < 15
     assert poller.report.requests.get(RequestKind.GET, 0) == 0
+
+
+class _HangsOnce(SimulatedJobStore):
+    """A store whose first get never answers: a connection that went silent."""
+
+    def __init__(self) -> None:
+        super().__init__(api="sdk-only", duration_of=lambda request: 1.0)
+        self.hung = 0
+
+    async def get(self, job_id: JobId) -> JobState:
+        if not self.hung:
+            self.hung += 1
+            await anyio.sleep_forever()
+        return await super().get(job_id)
+
+
+def test_a_request_that_never_answers_is_retried_after_the_request_timeout() -> None:
+    store = _HangsOnce()
+    poller = Poller(store, Naive(), request_timeout=5.0, progress=False)
+
+    [outcome] = run_in_virtual_time(poller, ["only"])
+
+    assert outcome.kind is OutcomeKind.COMPLETED
+    assert store.hung == 1
+    assert poller.report is not None
+    assert poller.report.retries == 1
+    # The first get (2 s in) went silent for its 5 s; a retry after one
+    # backoff found the job done.
+    assert 7.0 <= poller.report.wall_time < 7.1 + Backoff().initial
+
+
+def test_without_a_request_timeout_the_deadline_still_ends_the_run() -> None:
+    store = _HangsOnce()
+    poller = Poller(store, Naive(), request_timeout=None, deadline=30, progress=False)
+
+    [outcome] = run_in_virtual_time(poller, ["only"])
+
+    assert outcome.kind is OutcomeKind.TIMED_OUT
+    assert poller.report is not None
+    assert poller.report.wall_time == pytest.approx(30.0)
