@@ -276,6 +276,10 @@ class HttpJobAPI:
         count allow. A `414` splits the refused request in two and keeps the
         smaller size for every later call. The published form knows four words:
         queued jobs read as running and expired ones as `not_found`.
+
+        Raises:
+            ProtocolError: An answer left out an id it was asked about: asking
+                again would get the same answer, and a caller would wait forever.
         """
         await self.connect()
         states: dict[JobId, JobState] = {}
@@ -295,7 +299,14 @@ class HttpJobAPI:
                 todo += [chunk[half:], chunk[:half]]
                 continue
             self._raise_for(response, RequestKind.BATCH_STATUS, optional=True)
-            for job_id, word in _body(response).items():
+            body = _body(response)
+            left_out = [job_id for job_id in chunk if job_id not in body]
+            if left_out:
+                raise ProtocolError(
+                    f"the batch status answer left out {len(left_out)} of the "
+                    f"{len(chunk)} ids asked for, first {left_out[0]!r}"
+                )
+            for job_id, word in body.items():
                 if not isinstance(word, str):
                     raise ProtocolError(f"status of {job_id!r} is not a word: {word!r}")
                 states[JobId(job_id)] = self._state(
