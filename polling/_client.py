@@ -45,7 +45,7 @@ class ForecastClient:
     Args:
         url: The server's address, e.g. `http://127.0.0.1:8000`.
         api_key: Sent as `Authorization: Bearer <key>`.
-        strategy: A strategy spec, e.g. `"stack"` or `"batch:linger=1"`.
+        strategy: A strategy spec, e.g. `"stack"` or `"batch:wait=5"`.
         journal: The journal file; None runs without one.
         batch_size: The most requests in one submit; by default the server's batch
             limit, or 1 when it has no batch submit.

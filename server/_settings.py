@@ -48,14 +48,21 @@ class Settings:
     db_path: Path = attrs.field(default=Path("pollstack-server.db"), converter=Path)
     """The SQLite file of the job store; created if missing."""
     api_key_hashes: frozenset[str] = attrs.field(default=frozenset(), converter=_hashes)
+    """SHA-256 hex digests of the accepted API keys (`hash_api_key`)."""
     batch_limit: int = attrs.field(default=1000, validator=_POSITIVE)
     """Most ids or requests in one batch call, and most jobs in one feed page."""
     max_url_length: int = attrs.field(default=8000, validator=_POSITIVE)
+    """Most bytes of a request's path and query; longer answers `414`."""
     max_body_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_POSITIVE)
+    """Most bytes of a request body; larger answers `413`."""
     max_series_length: int = attrs.field(default=10_000, validator=_POSITIVE)
+    """Most values in one series."""
     max_series_per_request: int = attrs.field(default=1000, validator=_POSITIVE)
+    """Most series in one forecast request."""
     max_horizon: int = attrs.field(default=1000, validator=_POSITIVE)
+    """Most forecast steps one request may ask for."""
     rate_limit_per_minute: int = attrs.field(default=10_000, validator=_POSITIVE)
+    """Most requests one key may make in a minute (a sliding window)."""
     rate_limit_burst: int = attrs.field(default=1000, validator=_POSITIVE)
     """Most requests one key may make within any one second."""
     retention: float = attrs.field(default=7 * 24 * 3600.0, validator=_POSITIVE_SECONDS)
@@ -67,6 +74,7 @@ class Settings:
     executor: ExecutorKind = attrs.field(
         default=ExecutorKind.LOCAL, converter=ExecutorKind
     )
+    """Where jobs run: `local` (a process pool) or `modal` (the deployed function)."""
     workers: int = attrs.field(factory=_default_workers, validator=_POSITIVE)
     """Processes of the local executor."""
     purge_interval: float = attrs.field(default=600.0, validator=_POSITIVE_SECONDS)

@@ -38,6 +38,9 @@ class Naive(SubmitsOneByOne):
 
     This is the loop of the reference SDK before this project: each round sends one
     get per pending job, all at once, and reads the result from the same call.
+
+    Args:
+        interval: Seconds from the start of one round to the start of the next.
     """
 
     interval: float = attrs.field(default=2.0, validator=positive)
@@ -74,6 +77,10 @@ class PerJobBackoff(SubmitsOneByOne):
 
     The way cloud SDK pollers treat one operation: the first check `initial` seconds
     after submit, then each wait doubles up to `cap`.
+
+    Args:
+        initial: Seconds from a job's submit to its first check.
+        cap: The longest wait between two checks of one job, seconds.
     """
 
     initial: float = attrs.field(default=1.0, validator=positive)

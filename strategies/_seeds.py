@@ -60,6 +60,9 @@ class SeedBatch(SubmitsOneByOne):
     The proposal sent all ids in one request; no server takes 50,000, so this
     version splits them at the server's limit, and keeps the proposal's one result
     fetch per job. Without batch status it gets each pending job.
+
+    Args:
+        interval: Seconds from the start of one round to the start of the next.
     """
 
     interval: float = attrs.field(default=2.0, validator=positive)
@@ -102,7 +105,12 @@ class _SeedBatchPoll:
 
 @attrs.frozen
 class SeedSemaphore(SubmitsOneByOne):
-    """Each round, one task per pending job, 20 gets at a time; 2 s between rounds."""
+    """Each round, one task per pending job, 20 gets at a time; 2 s between rounds.
+
+    Args:
+        concurrency: The most gets of a round in flight at once.
+        interval: Seconds from the last answer of one round to the next round.
+    """
 
     concurrency: int = attrs.field(default=20, validator=positive_int)
     interval: float = attrs.field(default=2.0, validator=positive)
@@ -145,7 +153,13 @@ class _SeedSemaphorePoll:
 @attrs.frozen
 class SeedAdaptive(SubmitsOneByOne):
     """Every pending job each round; the pause starts at 1 s and grows 1.5 times,
-    up to 10 s, after a round that finished nothing, and falls back to 1 s."""
+    up to 10 s, after a round that finished nothing, and falls back to 1 s.
+
+    Args:
+        initial: The pause after a round that finished a job, seconds.
+        growth: How much the pause grows after a round that finished nothing.
+        cap: The longest pause, seconds.
+    """
 
     initial: float = attrs.field(default=1.0, validator=positive)
     growth: float = attrs.field(default=1.5, validator=positive)
@@ -193,6 +207,12 @@ class SeedSample(SubmitsOneByOne):
 
     The proposal's flaw is kept: below the threshold, a job outside the sample is
     not checked at all, and a finished job may be sampled again.
+
+    Args:
+        size: Jobs in the sample.
+        sweep_above: The finished share of the sample that starts the sweeps.
+        interval: Seconds from the start of one round to the start of the next.
+        seed: Seeds the sampling, so that a run repeats.
     """
 
     size: int = attrs.field(default=100, validator=positive_int)
