@@ -8,9 +8,10 @@ error codes, which OpenAPI does not carry, from the `ApiError` classes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -294,9 +295,36 @@ def app_openapi() -> dict[str, Any]:
     return document
 
 
+def config_tables() -> dict[str, Callable[[], str]]:
+    """The server's tables in `docs/configuration.md`, by marker name."""
+    from polling._reference import command_reference, parameter_table, parameters_of
+
+    from ._settings import Settings
+    from .cli import add_arguments
+
+    def flags() -> str:
+        parser = argparse.ArgumentParser(prog="polling serve")
+        add_arguments(parser)
+        return command_reference(parser)
+
+    return {
+        "server-settings": lambda: parameter_table(parameters_of(Settings)),
+        "polling-serve": flags,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the reference to the path given, or print it."""
+    """Write the reference to the path given, or print it.
+
+    With `--tables PAGE...`, rewrite the server's tables in those pages instead.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--tables"]:
+        from polling._reference import write_tables
+
+        for page in args[1:]:
+            write_tables(Path(page), config_tables())
+        return 0
     text = render(app_openapi())
     if args:
         Path(args[0]).write_text(text, encoding="utf-8")
