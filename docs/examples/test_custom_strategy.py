@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from custom_strategy import AtAges
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from polling import Poller
@@ -12,13 +12,19 @@ from polling.testing import (
     check_no_duplicates,
     check_outcomes,
     check_staleness,
+    faults,
     run_in_virtual_time,
     store_configs,
     stores,
 )
 
+# Virtual time makes each example fast, but on a loaded machine one may still take
+# longer than Hypothesis's default deadline of 200 ms, or draw slowly.
+virtual_time = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-@given(sim=stores())
+
+@virtual_time
+@given(sim=stores(configs=store_configs(faults=faults())))
 def test_every_job_ends_exactly_once(sim: Simulation) -> None:
     """Under drawn faults and limits, each job has one outcome, none repeated."""
     poller = Poller(sim.store, AtAges(), progress=False)
@@ -29,6 +35,7 @@ def test_every_job_ends_exactly_once(sim: Simulation) -> None:
     check_no_duplicates(sim.store)
 
 
+@virtual_time
 @given(sim=stores(configs=store_configs(faults=st.none(), rate_limit=st.none())))
 def test_no_job_waits_longer_than_the_widest_gap(sim: Simulation) -> None:
     """Without faults, no pending job goes unchecked longer than `every`, plus
