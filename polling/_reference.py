@@ -14,6 +14,7 @@ import argparse
 import ast
 import enum
 import inspect
+import itertools
 import re
 import sys
 import textwrap
@@ -104,7 +105,7 @@ def field_docstrings(cls: type[Any]) -> dict[str, str]:
     if not isinstance(body, ast.ClassDef):
         return {}
     found: dict[str, str] = {}
-    for statement, after in zip(body.body, body.body[1:], strict=False):
+    for statement, after in itertools.pairwise(body.body):
         target = statement.target if isinstance(statement, ast.AnnAssign) else None
         if (
             isinstance(target, ast.Name)
@@ -244,9 +245,29 @@ def _default(value: Any) -> str:
         return f"`{str(value)!r}`"
     if isinstance(value, enum.Enum):
         return f"`{type(value).__name__}.{value.name}`"
+    if getattr(value, "__name__", None) == "<lambda>":
+        return f"`{_lambda_source(value)}`"
     if inspect.isroutine(value):
         return f"`{value.__module__}.{value.__name__}`"
     return f"`{value!r}`"
+
+
+def _lambda_source(function: Any) -> str:
+    """A default written as a lambda, as it is written: `lambda request: 1.0`."""
+    try:
+        line = inspect.getsource(function)
+    except (OSError, TypeError):
+        return "a function"
+    text = line[line.index("lambda") :]
+    depth = 0
+    for end, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}" or (char == "," and not depth):
+            if not depth:
+                return text[:end].strip()
+            depth -= 1
+    return text.strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,7 +76,7 @@ class Settings:
     )
     """Where jobs run: `local` (a process pool) or `modal` (the deployed function)."""
     workers: int = attrs.field(factory=_default_workers, validator=_POSITIVE)
-    """Processes of the local executor."""
+    """Processes of the local executor; by default one per CPU."""
     purge_interval: float = attrs.field(default=600.0, validator=_POSITIVE_SECONDS)
     """Seconds between two sweeps that drop expired results."""
     clock: Callable[[], float] = time.time
