@@ -29,8 +29,6 @@ OTHER_KEY = "reliability-other-key-51d0"
 ID = JobId("fj_" + "a" * 32)
 """The one job id a scripted server hands out."""
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 def document(*features: str) -> dict[str, Any]:
     """The reference server's capability document, with only these features."""
@@ -97,7 +95,9 @@ class OneJobServer:
         return [at for what, at in self.seen if what.startswith(prefix)]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append((f"{request.method} {request.url.path}", time_now()))
+        """Answer one request, as `httpx.MockTransport` asks."""
+        # The loop's clock: virtual time under trio's `MockClock`.
+        self.seen.append((f"{request.method} {request.url.path}", anyio.current_time()))
         if request.url.path == "/capabilities":
             return answer(200, self.document)
         if request.method == "POST" and request.url.path == "/forecast-jobs":
@@ -115,11 +115,6 @@ class OneJobServer:
             transport=httpx.MockTransport(self.handle),
             **options,
         )
-
-
-def time_now() -> float:
-    """The event loop's clock: virtual time under trio's `MockClock`."""
-    return anyio.current_time()
 
 
 class TaskCounter(trio.abc.Instrument):
