@@ -37,8 +37,9 @@ def test_generated_tables_are_up_to_date(page: Path) -> None:
 
     for name in markers(text):
         fresh = splice(text, name, TABLES[name]())
-        assert fresh == text, f"{page.name}: table {name} is stale; run "
-        "scripts/reference-tables"
+        assert fresh == text, (
+            f"{page.name}: table {name} is stale; run scripts/reference-tables"
+        )
 
 
 def test_every_table_has_a_place_and_every_place_a_table() -> None:
