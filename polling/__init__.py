@@ -42,7 +42,7 @@ from ._strategy import (
     Tracked,
 )
 from ._types import JobId, JobState, JobStatus, Outcome, OutcomeKind, RequestKind
-from ._validate import fraction, positive, positive_int
+from ._validate import fraction, non_negative, positive, positive_int
 
 __all__ = [
     "AuthError",
@@ -83,6 +83,7 @@ __all__ = [
     "TransientError",
     "available",
     "fraction",
+    "non_negative",
     "parse_spec",
     "positive",
     "positive_int",

@@ -26,6 +26,16 @@ def positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ConfigError(f"{attribute.name} must be positive, got {value!r}")
 
 
+def non_negative(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a number of zero or more."""
+    if not _is_number(value):
+        raise ConfigError(
+            f"{attribute.name} must be a number, got {type(value).__name__} {value!r}"
+        )
+    if not value >= 0:
+        raise ConfigError(f"{attribute.name} must be zero or more, got {value!r}")
+
+
 def positive_int(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Require a whole number greater than zero."""
     if not isinstance(value, int) or isinstance(value, bool):

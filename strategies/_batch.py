@@ -15,6 +15,7 @@ from polling import (
     Observation,
     Reply,
     RequestKind,
+    non_negative,
     positive,
 )
 
@@ -39,6 +40,10 @@ class Batch(Composable):
         use_wait: Use the long-poll wait where the API has one.
         max_staleness: On the feed, a job not heard of for this long is asked
             about directly; the feed never reports a job that vanished.
+        feed_pause: After a feed page that was not full, seconds to wait before
+            asking again. A feed answers at once while completions are waiting,
+            so without a pause a steady trickle of them is asked for in a tight
+            loop; each job's detection delay grows by at most this much.
     """
 
     interval: float = attrs.field(default=1.0, validator=positive)
@@ -46,6 +51,7 @@ class Batch(Composable):
     use_feed: bool = True
     use_wait: bool = True
     max_staleness: float = attrs.field(default=60.0, validator=positive)
+    feed_pause: float = attrs.field(default=0.25, validator=non_negative)
 
     def supports(self, capabilities: Capabilities) -> bool:
         """Batch needs one of batch status, the wait, or the feed."""
@@ -94,6 +100,8 @@ class BatchPoll:
                 self.cursor = event.cursor
             if event.error is not None or _answered_without_holding(event):
                 self.next_feed = event.received_at + self.config.interval
+            elif len(event.states) < (board.capabilities.feed or 1):
+                self.next_feed = event.received_at + self.config.feed_pause
             return
         self.awaiting.update(awaiting_results(board, event))
 

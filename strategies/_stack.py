@@ -27,6 +27,10 @@ from ._predictive import Predictive
 _FEED_WAIT = 20.0
 """How long the default batch layer holds a feed or wait request, at most."""
 
+_FEED_PAUSE_SHARE = 1 / 8
+"""The share of the target delay the default batch layer pauses between feed
+pages: the feed's own linger and the round trip come on top of it."""
+
 
 def _to_layers(value: Any) -> tuple[PollStrategy, ...]:
     """Layers from strategies or their specs (names, mappings)."""
@@ -48,8 +52,10 @@ class Stack(Composable):
 
     Args:
         layers: The strategies to try, in order; empty for the default.
-        target_delay: For the default layers: the detection delay to hold where
-            the API has only single-job calls, seconds.
+        target_delay: For the default layers, seconds: the detection delay to
+            hold where the API has only single-job calls; on a completion feed,
+            an eighth of it is the pause between pages, so a longer target
+            costs fewer feed requests.
         max_staleness: For the default layers: the longest any pending job goes
             unchecked, seconds.
     """
@@ -66,6 +72,7 @@ class Stack(Composable):
             Batch(
                 wait=min(_FEED_WAIT, self.max_staleness),
                 max_staleness=self.max_staleness,
+                feed_pause=self.target_delay * _FEED_PAUSE_SHARE,
             ),
             Predictive(
                 target_delay=self.target_delay, max_staleness=self.max_staleness

@@ -111,12 +111,13 @@ def test_batch_reads_results_of_finished_jobs_in_batches() -> None:
 def test_batch_keeps_one_feed_request_open() -> None:
     """On the feed, one request is out at a time, resuming at the last cursor."""
     board = _board(10, FULL)
-    poll = Batch(wait=5.0).start(board)
+    poll = Batch(wait=5.0, feed_pause=0.0).start(board)
     [feed] = poll.decide(board).checks
 
     assert poll.decide(board).checks == []
     done = JobState(JobId("job-0"), JobStatus.COMPLETED, has_result=True)
     poll.observe(Reply(feed, 0.0, 0.3, {done.job_id: done}, cursor="7"), board)
+    board.now = 0.3
 
     [following] = poll.decide(board).checks
     assert (feed.kind, feed.cursor, feed.wait) == (RequestKind.FEED, None, 5.0)
@@ -308,3 +309,46 @@ def test_batch_slows_down_on_a_feed_that_does_not_hold() -> None:
 
     assert decision.checks == []
     assert decision.wake_at == pytest.approx(1.02)
+
+
+def _feed_page(feed: Check, size: int, received_at: float) -> Reply:
+    states = {
+        JobId(f"old-{i}"): JobState(JobId(f"old-{i}"), JobStatus.COMPLETED)
+        for i in range(size)
+    }
+    return Reply(feed, received_at - 0.02, received_at, states, cursor=str(size))
+
+
+def test_batch_pauses_after_a_feed_page_that_was_not_full() -> None:
+    """A part page means the feed has caught up: wait `feed_pause` to gather."""
+    board = _board(3, FULL)
+    poll = Batch(wait=5.0, feed_pause=0.5).start(board)
+    [feed] = poll.decide(board).checks
+    poll.observe(_feed_page(feed, 999, received_at=1.0), board)
+    board.now = 1.0
+
+    decision = poll.decide(board)
+
+    assert decision.checks == []
+    assert decision.wake_at == pytest.approx(1.5)
+
+
+def test_batch_asks_again_at_once_after_a_full_feed_page() -> None:
+    """A full page means more are waiting: the next page is asked for at once."""
+    board = _board(3, FULL)
+    poll = Batch(wait=5.0, feed_pause=0.5).start(board)
+    [feed] = poll.decide(board).checks
+    poll.observe(_feed_page(feed, 1000, received_at=1.0), board)
+    board.now = 1.0
+
+    [following] = poll.decide(board).checks
+
+    assert (following.kind, following.cursor) == (RequestKind.FEED, "1000")
+
+
+def test_the_stacks_target_delay_sets_its_feed_pause() -> None:
+    """A longer target delay on the stack buys fewer feed requests."""
+    [batch, _] = Stack(target_delay=8.0).chosen_layers()
+
+    assert isinstance(batch, Batch)
+    assert batch.feed_pause == pytest.approx(1.0)
