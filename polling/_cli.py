@@ -450,14 +450,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         compare=args.compare or (),
     )
     for run in runs:
-        report = run.report
-        print(f"\n{args.jobs} forecasts, strategy {run.strategy}:")
-        print(report.summary())
-        ratio = run.naive_estimate / max(1, report.total_requests)
-        print(
-            f"the naive loop: about {run.naive_estimate} requests for the same jobs "
-            f"({ratio:.1f} times as many)"
-        )
+        print(f"\n{run.summary()}")
     print(f"\nresults of {args.strategy} written to {args.out}")
     return 0 if all(o.ok for run in runs for o in run.outcomes) else 1
 
