@@ -605,7 +605,9 @@ class _Run:
         if isinstance(reply.error, CapabilityMissing):
             self._learn_missing(reply.check.kind)
         if isinstance(reply.error, ProtocolError):
-            self._fail_covered(reply, reply.error)
+            self._fail_covered(reply, "answer could not be read", reply.error)
+        if isinstance(reply.error, RejectedError):
+            self._fail_covered(reply, "was refused", reply.error)
         if reply.error is not None:
             return
         for job_id, state in reply.states.items():
@@ -646,13 +648,15 @@ class _Run:
             return
         self._resolve(tracked, state)
 
-    def _fail_covered(self, reply: Reply, error: ProtocolError) -> None:
-        """An answer this client cannot read fails the jobs it was about.
+    def _fail_covered(self, reply: Reply, what: str, error: PollingError) -> None:
+        """An answer this client cannot read, or a refusal, fails the jobs it was
+        about.
 
         Asking again would get the same answer: an unknown status is an error,
-        never taken for "still pending".
+        never taken for "still pending", and a request the API refuses as
+        malformed (400, 422) would be refused again until the deadline.
         """
-        message = f"the {reply.check.kind.value} answer could not be read: {error}"
+        message = f"the {reply.check.kind.value} {what}: {error}"
         for job_id in reply.check.job_ids:
             tracked = self.board.pending.get(job_id)
             if tracked is not None:
