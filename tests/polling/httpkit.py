@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from loopback import LoopbackServer
 
 from server import Settings, capabilities
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "http-test-key"
 
 CAPABILITIES: dict[str, Any] = capabilities(Settings())
@@ -75,50 +70,6 @@ def naive_request(values: list[float], horizon: int = 3) -> dict[str, Any]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`python -m server` on a free loopback port, on a given database."""
-
-    def __init__(self, folder: Path) -> None:
-        self.db = folder / "jobs.sqlite"
-        self.log = folder / "server.log"
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = os.environ | {"PYTHONPATH": str(ROOT)}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server", "--port", str(self.port),
-                 "--db", str(self.db), "--api-key", KEY, "--workers", "2",
-                 "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        # Importing statsforecast takes seconds, many more on a loaded machine.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+def live_server(folder: Path) -> LoopbackServer:
+    """The reference server on loopback, taking `KEY`, on a database in `folder`."""
+    return LoopbackServer(folder, keys=[KEY])

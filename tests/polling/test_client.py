@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,8 @@ from typing import Any
 
 import anyio
 import pytest
-from httpkit import KEY, ROOT, Server
+from httpkit import KEY, live_server
+from loopback import ROOT, LoopbackServer
 
 from polling import ConfigError, ForecastClient, HttpJobAPI, JobId, OutcomeKind
 from polling._cli import main
@@ -24,21 +24,14 @@ from polling._journal import Journal, Submission
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackServer]:
     """One reference server on loopback for the module's tests."""
-    running = Server(tmp_path_factory.mktemp("client-server"))
+    running = live_server(tmp_path_factory.mktemp("client-server"))
     running.start()
     try:
         yield running
     finally:
         running.stop()
-
-
-def _jobs_at(server: Server) -> int:
-    """How many jobs the server has stored, read from its SQLite file."""
-    with sqlite3.connect(f"file:{server.db}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM jobs").fetchone()
-    return int(count)
 
 
 def _requests(count: int, tag: str) -> list[dict[str, Any]]:
@@ -54,7 +47,9 @@ def _requests(count: int, tag: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("batch_size", [None, 1])
-def test_results_come_in_input_order(server: Server, batch_size: int | None) -> None:
+def test_results_come_in_input_order(
+    server: LoopbackServer, batch_size: int | None
+) -> None:
     """Each outcome sits at its request's position and carries its forecast."""
     requests = _requests(12, f"order-{batch_size}")
     client = ForecastClient(server.url, api_key=KEY, batch_size=batch_size)
@@ -70,7 +65,7 @@ def test_results_come_in_input_order(server: Server, batch_size: int | None) -> 
 
 
 @pytest.mark.anyio
-async def test_collect_runs_in_an_event_loop(server: Server) -> None:
+async def test_collect_runs_in_an_event_loop(server: LoopbackServer) -> None:
     """`collect` awaits the same outcomes on either async backend."""
     client = ForecastClient(server.url, api_key=KEY, strategy="batch")
     outcomes = await client.collect(_requests(3, "async"))
@@ -78,7 +73,7 @@ async def test_collect_runs_in_an_event_loop(server: Server) -> None:
 
 
 def test_a_journal_resubmits_an_unanswered_submit_with_its_key(
-    server: Server, tmp_path: Path
+    server: LoopbackServer, tmp_path: Path
 ) -> None:
     """A submit journaled without its id is sent again and gets the same job."""
     requests = _requests(2, "unanswered")
@@ -93,7 +88,7 @@ def test_a_journal_resubmits_an_unanswered_submit_with_its_key(
     journal = Journal.open(path, count=2, digest=_digest(requests))
     journal.submitting(Submission(key, (0,), batch=False))
     journal.close()
-    before = _jobs_at(server)
+    before = server.jobs()
 
     outcomes = ForecastClient(server.url, api_key=KEY, journal=path).collect_sync(
         requests
@@ -101,7 +96,7 @@ def test_a_journal_resubmits_an_unanswered_submit_with_its_key(
 
     assert outcomes[0].job_id == made
     assert all(outcome.ok for outcome in outcomes)
-    assert _jobs_at(server) == before + 1
+    assert server.jobs() == before + 1
 
 
 def test_a_journal_of_other_requests_is_refused(tmp_path: Path) -> None:
@@ -143,7 +138,7 @@ def test_a_bad_journal_line_before_the_last_is_refused(tmp_path: Path) -> None:
         Journal.open(path, count=1, digest="d")
 
 
-def _run_command(server: Server, folder: Path) -> list[str]:
+def _run_command(server: LoopbackServer, folder: Path) -> list[str]:
     return [
         sys.executable, "-m", "polling", "run", "--url", server.url,
         "--api-key", KEY, "--input", str(folder / "in.jsonl"),
@@ -159,7 +154,7 @@ def _created_lines(journal: Path) -> int:
 
 
 def test_a_run_killed_mid_way_resumes_without_a_second_job(
-    server: Server, tmp_path: Path
+    server: LoopbackServer, tmp_path: Path
 ) -> None:
     """SIGKILL mid-run, then the same command: 40 jobs, each made and collected once."""
     requests = _requests(40, "killed")
@@ -167,7 +162,7 @@ def test_a_run_killed_mid_way_resumes_without_a_second_job(
         "".join(json.dumps(request) + "\n" for request in requests)
     )
     journal = tmp_path / "j.jsonl"
-    before = _jobs_at(server)
+    before = server.jobs()
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     first = subprocess.Popen(_run_command(server, tmp_path), env=env, cwd=ROOT)
     deadline = time.monotonic() + 120
@@ -193,11 +188,11 @@ def test_a_run_killed_mid_way_resumes_without_a_second_job(
     assert [line["index"] for line in lines] == list(range(40))
     assert all(line["outcome"] == "completed" for line in lines)
     assert len({line["job_id"] for line in lines}) == 40
-    assert _jobs_at(server) == before + 40
+    assert server.jobs() == before + 40
 
 
 def test_run_writes_results_as_json_lines(
-    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`polling run` in process: one line per request with its outcome."""
     (tmp_path / "in.jsonl").write_text(

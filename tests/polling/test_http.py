@@ -16,13 +16,14 @@ from httpkit import (
     CAPABILITIES,
     KEY,
     Handler,
-    Server,
     answer,
     error,
     ids_of,
+    live_server,
     naive_request,
     routes,
 )
+from loopback import LoopbackServer
 
 from polling import (
     AuthError,
@@ -622,9 +623,9 @@ REQUESTS = [naive_request([float(n), n + 1.5, n * 2.0], horizon=2) for n in rang
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackServer]:
     """One running reference server for the end-to-end tests of this module."""
-    running = Server(Path(tmp_path_factory.mktemp("http-server")))
+    running = live_server(Path(tmp_path_factory.mktemp("http-server")))
     running.start()
     yield running
     running.stop()
@@ -633,7 +634,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("strategy", ["stack", "batch", "semaphore"])
 async def test_real_server_results_equal_the_forecasts(
-    live: Server, strategy: str
+    live: LoopbackServer, strategy: str
 ) -> None:
     """Every job collected over HTTP equals the forecast computed directly."""
     from server.forecast import run_forecast
@@ -648,7 +649,7 @@ async def test_real_server_results_equal_the_forecasts(
 
 
 @pytest.mark.anyio
-async def test_real_server_unknown_job_and_wrong_key(live: Server) -> None:
+async def test_real_server_unknown_job_and_wrong_key(live: LoopbackServer) -> None:
     """The real server's 404 is `not_found` and its 401 an auth error."""
     async with HttpJobAPI(live.url, api_key=KEY) as api:
         assert (await api.get(ID)).status is JobStatus.NOT_FOUND
@@ -661,7 +662,7 @@ async def test_real_server_unknown_job_and_wrong_key(live: Server) -> None:
 
 @pytest.mark.anyio
 async def test_real_server_rejects_a_bad_request_with_its_message(
-    live: Server,
+    live: LoopbackServer,
 ) -> None:
     """A 422 from the real server names the field."""
     async with HttpJobAPI(live.url, api_key=KEY) as api:

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,70 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from loopback import LoopbackServer
 from serverkit import AIRLINE, AUTH, KEY, OTHER_AUTH, OTHER_KEY
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`python -m server` on a free loopback port, on a given database."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db = db
-        self.log = log
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = os.environ | {"PYTHONPATH": str(ROOT), "POLLING_API_KEYS": OTHER_KEY}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server", "--port", str(self.port),
-                 "--db", str(self.db), "--api-key", KEY, "--workers", "2",
-                 "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        # Importing statsforecast takes seconds, many more on a loaded machine.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        """Kill -9: no shutdown, no cleanup."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path) -> Iterator[LoopbackServer]:
     """A running server on a fresh database."""
-    running = Server(tmp_path / "jobs.sqlite", tmp_path / "server.log")
+    running = LoopbackServer(tmp_path, keys=[KEY, OTHER_KEY])
     running.start()
     yield running
     running.stop()
@@ -120,7 +58,7 @@ def _statsforecast(model: Any, values: Sequence[float], horizon: int) -> list[fl
     return [float(v) for v in forecast[str(model)]]
 
 
-def test_submit_poll_and_results_equal_statsforecast(server: Server) -> None:
+def test_submit_poll_and_results_equal_statsforecast(server: LoopbackServer) -> None:
     """A job submitted and polled over HTTP gives what statsforecast gives."""
     from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
 
@@ -151,7 +89,7 @@ def test_submit_poll_and_results_equal_statsforecast(server: Server) -> None:
             assert got == pytest.approx(_statsforecast(model, AIRLINE, 12), rel=1e-9)
 
 
-def test_batch_status_in_both_forms(server: Server) -> None:
+def test_batch_status_in_both_forms(server: LoopbackServer) -> None:
     """The GET and POST batch-status forms agree over HTTP."""
     requests = [
         {"model": "Naive", "horizon": 2, "series": [{"unique_id": "a", "values": [i]}]}
@@ -177,7 +115,7 @@ def test_batch_status_in_both_forms(server: Server) -> None:
         assert results.json()["jobs"][job_id]["result"] == jobs[job_id]["result"]
 
 
-def test_another_keys_job_is_not_found(server: Server) -> None:
+def test_another_keys_job_is_not_found(server: LoopbackServer) -> None:
     """A key from the environment cannot see a job of a key from the flags."""
     request = {
         "model": "Naive",
@@ -200,7 +138,7 @@ def test_another_keys_job_is_not_found(server: Server) -> None:
     assert batch.json() == {job_id: "not_found"}
 
 
-def test_kill_and_restart_loses_no_job(server: Server) -> None:
+def test_kill_and_restart_loses_no_job(server: LoopbackServer) -> None:
     """After kill -9 and a restart on the same file, every job is there and ends."""
     quick = [
         {"model": "Naive", "horizon": 1, "series": [{"unique_id": "q", "values": [i]}]}
@@ -220,10 +158,7 @@ def test_kill_and_restart_loses_no_job(server: Server) -> None:
             "job_ids"
         ]
     server.kill()
-    with sqlite3.connect(server.db) as db:
-        (left,) = db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'running')"
-        ).fetchone()
+    left = server.jobs("status IN ('pending', 'running')")
     assert left > 0, "every job finished before the kill; the test proves nothing"
     server.start()
 
