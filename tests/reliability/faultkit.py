@@ -1,16 +1,9 @@
-"""Helpers of the reliability suite: scripted servers, a real one, a task counter."""
+"""Helpers of the reliability suite: scripted servers, the real one, a task counter."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,11 +12,11 @@ import anyio
 import httpx
 import trio
 from fastapi import FastAPI
+from loopback import LoopbackServer
 
 from polling import HttpJobAPI, JobId
 from server import Completion, JobSpec, Settings, StartedCallback, capabilities
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "reliability-key-7f3a9c"
 OTHER_KEY = "reliability-other-key-51d0"
 ID = JobId("fj_" + "a" * 32)
@@ -181,69 +174,10 @@ async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LoopbackServer:
-    """`python -m server` on loopback, on a database that outlives its process.
-
-    Restarted, it comes back on the same port and the same file.
-    """
-
-    def __init__(self, folder: Path, *, workers: int = 2) -> None:
-        self.db = folder / "jobs.sqlite"
-        self.log = folder / "server.log"
-        self.port = free_port()
-        self.workers = workers
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = os.environ | {"PYTHONPATH": str(ROOT), "POLLING_API_KEYS": OTHER_KEY}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server", "--port", str(self.port),
-                 "--db", str(self.db), "--api-key", KEY,
-                 "--workers", str(self.workers), "--log-level", "info"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        # Importing statsforecast takes seconds, many more on a loaded machine.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def jobs(self, where: str = "1") -> int:
-        """How many jobs the store holds (matching an SQL condition)."""
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as db:
-            (count,) = db.execute(f"SELECT COUNT(*) FROM jobs WHERE {where}").fetchone()
-        return int(count)
+def reference_server(folder: Path) -> LoopbackServer:
+    """The reference server on loopback, taking both keys of the suite, logging
+    at info so that a test can read what it logs."""
+    return LoopbackServer(folder, keys=[KEY, OTHER_KEY], log_level="info")
 
 
 Respond = Callable[[str, str], tuple[int, dict[str, Any]] | None]

@@ -7,7 +7,8 @@ import uuid
 
 import httpx
 import pytest
-from faultkit import KEY, LoopbackServer, answer, document, forecast
+from faultkit import KEY, answer, document, forecast
+from loopback import LoopbackServer
 
 from polling import HttpJobAPI, JobId, JobStatus, ProtocolError
 

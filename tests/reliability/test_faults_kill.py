@@ -7,7 +7,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from faultkit import KEY, LoopbackServer, forecast
+from faultkit import KEY, forecast, reference_server
+from loopback import LoopbackServer
 
 from polling import Backoff, HttpJobAPI, Outcome, OutcomeKind, Poller
 
@@ -52,7 +53,7 @@ async def test_a_server_killed_and_restarted_mid_run_loses_and_doubles_no_job(
 ) -> None:
     """12 jobs, SIGKILL with some unfinished, restart: every job completes once,
     12 jobs stored, 12 distinct ids, and the client rode it out on retries."""
-    server = LoopbackServer(tmp_path)
+    server = reference_server(tmp_path)
     server.start()
     unfinished: list[int] = []
     outcomes: list[Outcome] = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from faultkit import KEY, LoopbackServer, forecast
+from faultkit import KEY, forecast
+from loopback import LoopbackServer
 
 from polling import HttpJobAPI, OutcomeKind, Poller, RequestKind
 

@@ -18,11 +18,11 @@ from fastapi.routing import APIRoute
 from faultkit import (
     KEY,
     OTHER_KEY,
-    LoopbackServer,
     QuickExecutor,
     forecast,
     in_process,
 )
+from loopback import LoopbackServer
 
 from polling import AuthError, HttpJobAPI, JobId, Poller
 from server import Settings, create_app
