@@ -245,6 +245,20 @@ class Budget:
         self._next_slot = earliest + interval
         return max(now, earliest)
 
+    def cool_down(self, seconds: float) -> None:
+        """Hold every request back `seconds`: the API said its quota is spent.
+
+        Out-of-bounds values (negative, not finite, over `max_pause`) are
+        ignored: a 429 that follows brings its own `Retry-After`.
+        """
+        if not self._usable(seconds) or seconds == 0:
+            return
+        now = anyio.current_time()
+        if now + seconds <= self.resume_at:
+            return
+        log.warning("the API's quota is spent: holding every request %.2fs", seconds)
+        self.pause_until(now + seconds)
+
     def _usable(self, retry_after: float | None) -> bool:
         """Whether a `Retry-After` is one to honour: known, finite, in bounds."""
         return (

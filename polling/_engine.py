@@ -367,6 +367,10 @@ class _Run:
             backoff=poller.backoff,
             rng=random.Random(poller.seed),
         )
+        if hasattr(self.api, "on_cool_down"):
+            # An API that reads rate-limit headers tells the budget of a spent
+            # quota, so that every request waits, not only the next refused one.
+            self.api.on_cool_down = self.budget.cool_down
         self.key_rng = random.Random(poller.seed)
         self.events_in, self.events = anyio.create_memory_object_stream[_Event](
             math.inf

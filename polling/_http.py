@@ -11,7 +11,7 @@ import math
 import time
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -102,6 +102,10 @@ class HttpJobAPI:
         """The most ids one `status_many_get` request carries; learned on 414."""
         self.max_url_length = _DEFAULT_URL_LENGTH
         """The longest path and query the server takes, bytes."""
+        self.on_cool_down: Callable[[float], None] | None = None
+        """Called with seconds when an answer says the rate-limit quota is spent
+        (`RateLimit-Remaining: 0` and `RateLimit-Reset`); a `Poller` sets it to
+        hold every request of its run back that long."""
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -422,7 +426,15 @@ class HttpJobAPI:
                 f"{method} {path}: {error!r}", sent=True, kind=kind, job_id=job_id
             ) from error
         log.debug("%s %s: %d", method, path, response.status_code)
+        self._note_quota(response)
         return response
+
+    def _note_quota(self, response: httpx.Response) -> None:
+        """Pass on a spent quota, so that no request runs into the 429."""
+        remaining = _header_count(response, "RateLimit-Remaining")
+        reset = _header_count(response, "RateLimit-Reset")
+        if self.on_cool_down is not None and remaining == 0 and reset:
+            self.on_cool_down(float(reset))
 
     def _raise_for(
         self,
@@ -542,6 +554,12 @@ def _time(body: Mapping[str, Any], key: str) -> float | None:
     if not isinstance(value, int | float):
         raise ProtocolError(f"{key} is not a time: {value!r}")
     return float(value)
+
+
+def _header_count(response: httpx.Response, name: str) -> int | None:
+    """A header holding a whole number of zero or more; None if absent or not."""
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -714,6 +714,31 @@ async def test_the_poller_waits_out_a_429_and_collects() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_spent_quota_holds_every_request_until_its_reset() -> None:
+    """`RateLimit-Remaining: 0` on a success pauses the run until the reset:
+    the next request waits it out instead of running into a 429."""
+    calls: list[float] = []
+
+    def status(_: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            running = {ID: {"status": "in_progress", "started_at": 1.0}}
+            spent = {"RateLimit-Remaining": "0", "RateLimit-Reset": "2"}
+            return answer(200, {"jobs": running}, spent)
+        return answer(200, {"jobs": {ID: {"status": "completed", "completed_at": 2.0}}})
+
+    handler = _scripted_run(status)
+    async with api_on(handler) as api:
+        poller = Poller(api, "batch:interval=0.1", progress=False, deadline=30)
+        [outcome] = await poller.collect([naive_request([1.0])])
+    assert outcome.kind is OutcomeKind.COMPLETED
+    assert poller.report is not None
+    assert poller.report.rejected == 0
+    # Swept every 0.1 s otherwise.
+    assert calls[1] - calls[0] >= 1.9
+
+
+@pytest.mark.anyio
 async def test_the_poller_resends_a_batch_submit_after_a_503() -> None:
     """An idempotent batch submit that met a 503 is sent again with the same key."""
     keys: list[str | None] = []
