@@ -7,18 +7,13 @@ changed.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from loopback import LoopbackServer
 
 ROOT = Path(__file__).parents[2]
 PAGE = ROOT / "docs" / "client.md"
@@ -33,33 +28,8 @@ def _blocks() -> list[str]:
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m server` with the key `secret` on a free loopback port."""
     folder = tmp_path_factory.mktemp("client-guide")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    address = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--port", str(port),
-             "--db", str(folder / "jobs.sqlite"), "--api-key", "secret",
-             "--workers", "1", "--log-level", "warning"],
-            cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)},
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        # Importing statsforecast takes seconds, many more on a loaded machine.
-        deadline = time.monotonic() + 120
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{address}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((folder / "server.log").read_text())
-        yield address
-    finally:
-        process.terminate()
-        process.wait(30)
+    with LoopbackServer(folder, keys=["secret"], workers=1) as server:
+        yield server.url
 
 
 def test_the_page_shows_two_examples_on_the_documented_address() -> None:
