@@ -89,3 +89,13 @@ def _subclasses(base: type[ApiError]) -> list[type[ApiError]]:
 def _anchor(title: str) -> str:
     kept = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
     return kept.replace(" ", "-")
+
+
+def test_the_script_writes_the_page(tmp_path: Path) -> None:
+    """`python -m server._reference PATH` writes what the test compares with."""
+    from server._reference import main
+
+    target = tmp_path / "api.md"
+
+    assert main([str(target)]) == 0
+    assert target.read_text() == PAGE.read_text()

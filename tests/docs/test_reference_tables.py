@@ -135,3 +135,27 @@ def test_every_environment_variable_read_is_documented() -> None:
     assert {"POLLING_STRATEGY", "POLLING_API_KEY", "POLLING_API_KEYS"} <= names
     for name in names:
         assert f"| `{name}` |" in page, name
+
+
+def test_the_scripts_rewrite_a_stale_page(tmp_path: Path) -> None:
+    """Emptied tables are written back, by the core's and the server's halves."""
+    from polling._reference import main as write_core
+    from server._reference import main as write_server
+
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    stale = page
+    for name in markers(page):
+        stale = splice(stale, name, "")
+    copy = tmp_path / "configuration.md"
+    copy.write_text(stale)
+
+    assert write_core([str(copy)]) == 0
+    assert write_server(["--tables", str(copy)]) == 0
+
+    assert copy.read_text() == page
+
+
+def test_a_page_without_its_markers_is_refused() -> None:
+    """Splicing into a page that lacks the markers is an error naming them."""
+    with pytest.raises(ValueError, match="reference:poller"):
+        splice("no markers here", "poller", "table")
