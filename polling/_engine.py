@@ -163,8 +163,8 @@ class Poller:
         request_timeout: Seconds one request may go unanswered (a long-poll's
             hold added) before it counts as a transient failure and is retried;
             separate from `deadline`, which bounds the whole run.
-        max_in_flight: The most requests on their way at once, unless the strategy
-            sets its own; None for no limit.
+        max_in_flight: The most requests on their way at once; a strategy that
+            sets its own gets the stricter of the two. None for no limit.
         rate: The pace to keep; by default a little under the API's declared limit.
         backoff: How transient failures and 429s are retried.
         progress: Show tqdm progress bars; by default only on a terminal.

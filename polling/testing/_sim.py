@@ -23,7 +23,13 @@ from anyio.lowlevel import RunVar
 from sortedcontainers import SortedKeyList
 
 from .._api import Capabilities, FeedPage, RateLimit
-from .._errors import CapabilityMissing, RateLimited, RejectedError, TransientError
+from .._errors import (
+    CapabilityMissing,
+    ConfigError,
+    RateLimited,
+    RejectedError,
+    TransientError,
+)
 from .._types import JobId, JobState, JobStatus, RequestKind
 
 SEVEN_DAYS: Final = 7 * 24 * 3600.0
@@ -44,10 +50,14 @@ class Faults:
         server_error: The store answers 503 without doing anything.
         lost_response: The store does the work, then the answer is lost.
         rate_limited: The store answers 429 with `retry_after` seconds.
+        retry_after: The `Retry-After` of those 429s, seconds; None sends them
+            without one.
         slow: The request reaches the store `slow_by` seconds late.
+        slow_by: How late, seconds.
         late_answer: The store does the work, then its answer takes `late_by`
             seconds more to come back: a job can finish, and be seen finished,
             before the answer to its submit reaches the client.
+        late_by: How late, seconds.
     """
 
     transport_error: float = 0.0
@@ -194,7 +204,7 @@ class SimulatedJobStore:
         seed: int = 0,
     ) -> None:
         if api not in ("full", "sdk-only"):
-            raise ValueError(f"api must be 'full' or 'sdk-only', got {api!r}")
+            raise ConfigError(f"api must be 'full' or 'sdk-only', got {api!r}")
         self.api = api
         self.duration_of = duration_of
         self.fails_of = fails_of
@@ -219,6 +229,7 @@ class SimulatedJobStore:
         self.requests: Counter[RequestKind] = Counter()
         """Every request received, by kind, rejected ones included."""
         self.rejected = 0
+        """Requests answered 429."""
         self.created: Counter[Any] = Counter()
         """How many jobs each request created: more than one is a duplicate."""
         self.checks: dict[JobId, list[float]] = {}
@@ -226,7 +237,9 @@ class SimulatedJobStore:
         self.feed_times: list[float] = []
         """When the feed answered (with `record_checks`): it covers every job."""
         self.in_flight = 0
+        """Requests on their way now, there or back."""
         self.max_in_flight = 0
+        """The most requests on their way at once."""
         self.largest_batch = 0
         """The most ids or requests one batch asked for, refused ones included."""
         self.arrivals: list[float] = []
