@@ -139,6 +139,18 @@ class JobAPI(Protocol):
         """The states of many jobs, with the results of the completed ones."""
         ...
 
-    async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
-        """The caller's jobs that finished after `cursor`, with their results."""
+    async def feed(
+        self,
+        cursor: str | None,
+        *,
+        limit: int,
+        wait: float,
+        since: float | None = None,
+    ) -> FeedPage:
+        """The caller's jobs that finished after `cursor`, with their results.
+
+        Without a cursor, the feed starts at its oldest completion, or at the
+        first after `since` (the API's clock) when that is given: a run that
+        submits its own jobs need not read through every older one.
+        """
         ...

@@ -82,6 +82,11 @@ _UNLIMITED_SUBMITTERS = 100
 _SUBMIT_QUEUE = 0.1
 """Seconds of paced sending that waiting submits may take up, under a rate."""
 
+_FEED_SKEW = 300.0
+"""Seconds before its start that a run reads the completion feed from, when it
+submits its own jobs: none of them can finish earlier, and the margin absorbs a
+client clock that runs ahead of the API's."""
+
 _RATE_MARGIN = 0.95
 """The share of a declared rate limit the client uses, so it stays under it."""
 
@@ -387,6 +392,7 @@ class _Run:
         self.submit_calls = 0
         self.unanswered_submits: set[int] = set()
         self.early = _EarlyStates()
+        self.feed_since: float | None = None
         self.progress = _Progress(False, None)
 
     async def run(
@@ -401,6 +407,8 @@ class _Run:
                 "the deadline passed before the job API could be reached"
             ) from None
         source = _Source(items)
+        if not attach:
+            self.feed_since = self.api.clock() - _FEED_SKEW
         total = len(items) if isinstance(items, Sized) else None
         self.progress = _Progress(self.poller.progress, total)
         poll = self.strategy.start(self.board)
@@ -565,7 +573,10 @@ class _Run:
         if kind is RequestKind.BATCH_RESULTS:
             return await call(lambda: api.results_many(ids)), None
         limit = caps.feed or 1
-        page = await call(lambda: api.feed(check.cursor, limit=limit, wait=hold))
+        since = self.feed_since if check.cursor is None else None
+        page = await call(
+            lambda: api.feed(check.cursor, limit=limit, wait=hold, since=since)
+        )
         return {state.job_id: state for state in page.jobs}, page.cursor
 
     def _timeout(self, hold: float = 0.0) -> float | None:

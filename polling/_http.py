@@ -246,12 +246,21 @@ class HttpJobAPI:
         )
         return self._states(body, with_result=True)
 
-    async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
+    async def feed(
+        self,
+        cursor: str | None,
+        *,
+        limit: int,
+        wait: float,
+        since: float | None = None,
+    ) -> FeedPage:
         """One page of the completion feed (`GET /forecast-jobs/feed`)."""
         await self.connect()
         params: dict[str, str | int | float] = {"limit": limit, "wait": wait}
         if cursor is not None:
             params["after"] = cursor
+        elif since is not None:
+            params["since"] = since
         body = await self._json(
             "GET",
             "/forecast-jobs/feed",

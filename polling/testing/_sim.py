@@ -336,10 +336,19 @@ class SimulatedJobStore:
         await self._answer(late)
         return states
 
-    async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
-        """The jobs that ended after `cursor`, in order of their ends."""
+    async def feed(
+        self,
+        cursor: str | None,
+        *,
+        limit: int,
+        wait: float,
+        since: float | None = None,
+    ) -> FeedPage:
+        """The jobs that ended after `cursor` (or `since`), in order of their ends."""
         late = await self._arrive(RequestKind.FEED, full_only=True)
         start = int(cursor) if cursor else 0
+        if cursor is None and since is not None:
+            start = self._ends.bisect_key_right((since, math.inf))
         limit = min(limit, self.batch_limit)
         deadline = self._now() + min(wait, self.max_wait)
         while True:

@@ -579,3 +579,62 @@ def test_without_a_request_timeout_the_deadline_still_ends_the_run() -> None:
     assert outcome.kind is OutcomeKind.TIMED_OUT
     assert poller.report is not None
     assert poller.report.wall_time == pytest.approx(30.0)
+
+
+class _FeedRecorder(SimulatedJobStore):
+    """A store that keeps every job id its feed pages carried."""
+
+    def __init__(self) -> None:
+        super().__init__(duration_of=lambda request: 0.5)
+        self.fed: set[JobId] = set()
+
+    async def feed(
+        self,
+        cursor: str | None,
+        *,
+        limit: int,
+        wait: float,
+        since: float | None = None,
+    ) -> Any:
+        page = await super().feed(cursor, limit=limit, wait=wait, since=since)
+        self.fed.update(state.job_id for state in page.jobs)
+        return page
+
+
+async def _old_completions(store: SimulatedJobStore, count: int) -> list[JobId]:
+    """Jobs of an earlier run, finished long before the next one starts."""
+    old = [await store.submit(n, idempotency_key=None) for n in range(count)]
+    await anyio.sleep(3600)
+    return old
+
+
+def test_a_run_that_submits_reads_no_older_completions_from_the_feed() -> None:
+    store = _FeedRecorder()
+    poller = Poller(store, "batch", progress=False)
+
+    async def scenario() -> tuple[list[JobId], list[Outcome]]:
+        old = await _old_completions(store, 3000)
+        return old, await poller.collect(range(50))
+
+    old, outcomes = run_virtual(scenario)
+
+    assert _kinds(outcomes) == [OutcomeKind.COMPLETED] * 50
+    assert store.fed.isdisjoint(old)
+    assert poller.report is not None
+    assert poller.report.requests[RequestKind.FEED] <= 3
+
+
+def test_a_run_that_attaches_reads_its_jobs_from_the_start_of_the_feed() -> None:
+    store = _FeedRecorder()
+    poller = Poller(store, "batch", progress=False)
+
+    async def scenario() -> tuple[list[JobId], list[Outcome]]:
+        old = await _old_completions(store, 3000)
+        return old, await poller.collect_jobs(old[:10])
+
+    old, outcomes = run_virtual(scenario)
+
+    assert _kinds(outcomes) == [OutcomeKind.COMPLETED] * 10
+    assert set(old[:10]) <= store.fed
+    assert poller.report is not None
+    assert poller.report.wall_time < 1.0

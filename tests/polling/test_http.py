@@ -540,6 +540,23 @@ async def test_feed_reads_a_page_and_its_cursor() -> None:
     assert (params["after"], params["limit"], params["wait"]) == ("c1", "10", "2.0")
 
 
+@pytest.mark.anyio
+async def test_a_feed_without_cursor_starts_at_since() -> None:
+    """The first page of a run asks from `since`; a cursor, once known, wins."""
+    seen: list[httpx.Request] = []
+
+    def feed(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(200, {"jobs": [], "cursor": "c1"})
+
+    async with api_on(routes(GET_forecast_jobs_feed=feed)) as api:
+        await api.feed(None, limit=10, wait=0.0, since=1700000000.5)
+        await api.feed("c1", limit=10, wait=0.0, since=1700000000.5)
+    first, second = (request.url.params for request in seen)
+    assert (first["since"], "after" in first) == ("1700000000.5", False)
+    assert (second["after"], "since" in second) == ("c1", False)
+
+
 def _published(request: httpx.Request, *, most: int) -> httpx.Response:
     ids = ids_of(request)
     if len(ids) > most:

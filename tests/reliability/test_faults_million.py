@@ -63,7 +63,14 @@ class ForgetfulAPI:
     async def results_many(self, job_ids: Sequence[JobId]) -> dict[JobId, JobState]:
         raise NotImplementedError
 
-    async def feed(self, cursor: str | None, *, limit: int, wait: float) -> FeedPage:
+    async def feed(
+        self,
+        cursor: str | None,
+        *,
+        limit: int,
+        wait: float,
+        since: float | None = None,
+    ) -> FeedPage:
         raise NotImplementedError
 
 
