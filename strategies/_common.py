@@ -61,7 +61,10 @@ def fetch_awaiting(board: Board, awaiting: set[JobId]) -> list[Check]:
         if job_id in pending and not pending[job_id].in_flight
     )
     awaiting.difference_update(ready)
-    awaiting.intersection_update(pending)
+    # Only the waiting ids are walked: intersecting with `pending` would walk
+    # every pending job on every decision.
+    gone = [job_id for job_id in awaiting if job_id not in pending]
+    awaiting.difference_update(gone)
     return result_checks(board, ready)
 
 
