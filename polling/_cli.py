@@ -310,7 +310,7 @@ def _refuse_json(args: argparse.Namespace, mode: str) -> None:
         raise ConfigError(f"{mode} writes its JSON into --out DIR; --json is not used")
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, flag: str = "--json") -> None:
     """Refuse an output path before a long run, not after it.
 
     Its folders are made, as the write would make them.
@@ -321,7 +321,7 @@ def _check_writable(path: Path) -> None:
             pass
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise ConfigError(f"cannot write --json {path}: {reason}") from error
+        raise ConfigError(f"cannot write {flag} {path}: {reason}") from error
 
 
 def _positive_int(text: str) -> int:
@@ -441,6 +441,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    _check_writable(args.out, "--out")
     runs = run_demo(
         jobs=args.jobs,
         strategy=args.strategy,
@@ -565,6 +568,9 @@ def _run_run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     requests = read_requests(args.input)
+    _check_writable(args.output, "--output")
+    if args.journal is not None:
+        _check_writable(args.journal, "--journal")
     client = ForecastClient(
         args.url,
         api_key=args.api_key,

@@ -19,7 +19,7 @@ import httpx
 from ._api import Capabilities
 from ._budget import Budget
 from ._engine import Poller, _paced, _sole_polling_error
-from ._errors import AuthError, RequestError, TransientError
+from ._errors import AuthError, RejectedError, RequestError, TransientError
 from ._http import HttpJobAPI
 from ._journal import Journal, Submission
 from ._registry import strategy_from
@@ -243,6 +243,12 @@ class _Run:
                 job_ids = [job_id]
         except AuthError:
             raise
+        except RejectedError as error:
+            if len(submission.indices) > 1:
+                await self._split(submission, idempotent, error)
+                return
+            self._failed(submission, error)
+            return
         except RequestError as error:
             unsure = isinstance(error, TransientError) and error.sent
             kind = OutcomeKind.UNKNOWN if unsure else OutcomeKind.FAILED
@@ -262,6 +268,27 @@ class _Run:
             self.journal.submitted(submission.key, job_ids)
         for index, job_id in zip(submission.indices, job_ids, strict=True):
             self.created.append((index, job_id))
+
+    async def _split(
+        self, submission: Submission, idempotent: bool, error: RejectedError
+    ) -> None:
+        """Send a refused batch again in halves, until the refused requests stand
+        alone: one bad request must not fail the others. The server created
+        nothing of the refused batch."""
+        log.debug("batch of %d refused, halving: %s", len(submission.indices), error)
+        if self.journal is not None:
+            self.journal.refused(submission.key)
+        half = len(submission.indices) // 2
+        for part in (submission.indices[:half], submission.indices[half:]):
+            key = str(uuid.uuid4())
+            await self._submit(Submission(key, part, batch=len(part) > 1), idempotent)
+
+    def _failed(self, submission: Submission, error: RequestError) -> None:
+        log.warning("submit of request %s refused: %s", submission.indices, error)
+        for index in submission.indices:
+            self.outcomes.append(
+                Outcome(index, None, OutcomeKind.FAILED, error=str(error))
+            )
 
     def _report(self, polled: Report | None) -> Report:
         """The poller's report with the submits added."""

@@ -3,7 +3,9 @@
 One JSON object per line, appended and fsync'd before the call it records goes
 on: a header naming the input, then for every submit a `submit` line (its
 idempotency key and the input positions it carries) written before the request
-is sent, and a `created` line (the job ids) once the server answers. A run that
+is sent, a `created` line (the job ids) once the server answers, and a `refused`
+line when the server refused it as malformed (it created nothing; its requests go
+again in smaller submits of their own). A run that
 starts again on the same journal polls the jobs whose ids it knows and sends the
 others again with the same key, so the server hands back the same jobs.
 """
@@ -90,6 +92,8 @@ class Journal:
                 elif "created" in entry:
                     key = str(entry["created"])
                     created[key] = tuple(JobId(str(i)) for i in entry["job_ids"])
+                elif "refused" in entry:
+                    submissions.pop(str(entry["refused"]), None)
             except (KeyError, TypeError, ValueError) as error:
                 raise ConfigError(f"journal {path} line {number}: {error!r}") from error
 
@@ -115,6 +119,11 @@ class Journal:
         """Record the job ids a submit's answer gave."""
         self.created[key] = tuple(job_ids)
         self._append({"created": key, "job_ids": list(job_ids)})
+
+    def refused(self, key: str) -> None:
+        """Record that the server refused a submit: it created no job."""
+        self.submissions.pop(key, None)
+        self._append({"refused": key})
 
     def close(self) -> None:
         """Close the file."""

@@ -22,13 +22,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {value}")
+    return value
+
+
+def _api_key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an API key cannot be empty")
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the server's flags to a parser."""
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to bind (default 8000)"
+        "--port", type=_port, default=8000, help="port to bind (default 8000)"
     )
     parser.add_argument(
         "--db",
@@ -39,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key",
         action="append",
+        type=_api_key,
         default=[],
         metavar="KEY",
         help=f"an accepted API key (repeatable; also ${KEYS_ENV}, comma-separated)",
@@ -115,7 +132,15 @@ def _unwritable(db_path: str) -> str | None:
         path.exists() and not os.access(path, os.W_OK)
     ):
         return "permission denied"
+    if path.is_file() and path.stat().st_size and not _is_sqlite(path):
+        return "it is not an SQLite database"
     return None
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether a file starts as every SQLite 3 database does."""
+    with path.open("rb") as file:
+        return file.read(16) == b"SQLite format 3\x00"
 
 
 def main(argv: list[str] | None = None) -> int:

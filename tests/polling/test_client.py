@@ -64,6 +64,36 @@ def test_results_come_in_input_order(
     assert sum(client.report.outcomes.values()) == 12
 
 
+def test_one_refused_request_fails_alone(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    """A batch the server refuses for one bad request is sent again in halves:
+    the other requests complete, and a second run on the journal sends nothing."""
+    requests = _requests(7, "refused")
+    requests[4] = {**requests[4], "horizon": 0}
+    journal = tmp_path / "run.journal"
+    before = server.jobs()
+
+    outcomes = ForecastClient(server.url, api_key=KEY, journal=journal).collect_sync(
+        requests
+    )
+
+    kinds = [outcome.kind for outcome in outcomes]
+    assert (
+        kinds
+        == [OutcomeKind.COMPLETED] * 4
+        + [OutcomeKind.FAILED]
+        + [OutcomeKind.COMPLETED] * 2
+    )
+    assert "horizon" in (outcomes[4].error or "")
+    assert server.jobs() == before + 6
+    again = ForecastClient(server.url, api_key=KEY, journal=journal).collect_sync(
+        requests
+    )
+    assert [outcome.kind for outcome in again][:4] == [OutcomeKind.COMPLETED] * 4
+    assert server.jobs() == before + 6
+
+
 @pytest.mark.anyio
 async def test_collect_runs_in_an_event_loop(server: LoopbackServer) -> None:
     """`collect` awaits the same outcomes on either async backend."""
@@ -224,6 +254,26 @@ def test_run_names_a_missing_input_file(
         main([*argv, "--input", str(missing), "--output", str(tmp_path / "o")])
     assert exit_.value.code == 2
     assert f"input file {missing} does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--output", "--journal"])
+def test_run_refuses_a_path_it_cannot_write_before_submitting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    """A folder given as the output (or the journal) is refused before anything
+    is sent: the server here does not even exist."""
+    requests = tmp_path / "in.jsonl"
+    requests.write_text('{"model": "Naive", "horizon": 1, "series": []}\n')
+    paths = {"--output": str(tmp_path / "out.jsonl"), "--journal": None}
+    paths[flag] = str(tmp_path)
+    argv = ["run", "--url", "http://127.0.0.1:9", "--api-key", "k"]
+    argv += ["--input", str(requests), "--output", str(paths["--output"])]
+    if paths["--journal"] is not None:
+        argv += ["--journal", paths["--journal"]]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert f"cannot write {flag} {tmp_path}" in capsys.readouterr().err
 
 
 def test_run_names_the_line_of_bad_json(

@@ -85,6 +85,24 @@ def test_demo_refuses_no_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--jobs" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
+        (["--out", "."], "cannot write --out ."),
+    ],
+)
+def test_demo_refuses_bad_options_before_starting_the_server(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Checked up front: a bad folder for the results would otherwise be found
+    only after every forecast ran."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--jobs", "2", "--no-progress", *argv])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_demo_refuses_an_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:
     """A strategy name that does not exist is a usage error naming it."""
     with pytest.raises(SystemExit) as exit_:

@@ -98,3 +98,34 @@ def test_serve_refuses_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert exit_info.value.code == 2
     assert "--workers: must be at least 1" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_file_that_is_not_a_job_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `--db` that holds something else is refused, and left as it was."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+
+    status = main(["--api-key", "k", "--db", str(notes)])
+
+    assert status == 2
+    assert "it is not an SQLite database" in capsys.readouterr().err
+    assert notes.read_text() == "not a database\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--api-key", "k", "--port", "99999"], "--port: must be from 0 to 65535"),
+        (["--api-key", ""], "--api-key: an API key cannot be empty"),
+    ],
+)
+def test_serve_refuses_a_bad_port_or_an_empty_key(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
