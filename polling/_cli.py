@@ -55,6 +55,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as error:
         parser.exit(2, f"polling: error: {error}\n")
     except KeyboardInterrupt:
+        if getattr(args, "journal", None) is not None:
+            sys.stderr.write(
+                f"interrupted: run the same command again to resume from "
+                f"{args.journal}\n"
+            )
         return 130
     return status
 
@@ -188,7 +193,9 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_single_bench(args: argparse.Namespace) -> int:
     from ._bench import format_table, run_bench, write_json
 
-    for flag in ("out", "no_plot", "no_progress"):
+    # --no-progress is let through: a single bench draws no bar, and scripts
+    # pass the flag to every command alike.
+    for flag in ("out", "no_plot"):
         _refuse_outside_modes(args, flag)
     jobs = _at_most_one(args, "jobs", None)
     if args.json is not None:

@@ -110,6 +110,10 @@ def parse_spec(spec: str) -> dict[str, Any]:
             raise ConfigError(
                 f"strategy parameter {pair!r} in {spec!r} is not key=value"
             )
+        if key.strip() in params:
+            raise ConfigError(
+                f"strategy parameter {key.strip()!r} given twice in {spec!r}"
+            )
         params[key.strip()] = _literal(value.strip())
     return params
 

@@ -251,11 +251,11 @@ def test_single_bench_refuses_a_flag_given_twice(
     )
 
 
-@pytest.mark.parametrize("flag", ["--out", "--no-plot", "--no-progress"])
+@pytest.mark.parametrize("flag", ["--out", "--no-plot"])
 def test_single_bench_refuses_the_flags_of_the_modes(
     flag: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--out`, `--no-plot` and `--no-progress` belong to `--matrix` and `--scale`."""
+    """`--out` and `--no-plot` belong to `--matrix` and `--scale`."""
     argv = ["bench", flag] + (["somewhere"] if flag == "--out" else [])
 
     with pytest.raises(SystemExit):

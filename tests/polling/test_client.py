@@ -299,3 +299,26 @@ def test_run_help_shows_the_input_format_and_the_journal(
     assert '"model": "Naive"' in text
     assert "--journal FILE" in text
     assert "POLLING_API_KEY" in text
+
+
+def test_an_interrupted_run_says_how_to_resume(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C during a journaled run exits 130 and names the journal to resume."""
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ForecastClient, "collect_sync", interrupted)
+    requests = tmp_path / "in.jsonl"
+    requests.write_text('{"model": "Naive", "horizon": 1, "series": []}\n')
+    journal = tmp_path / "run.journal"
+    argv = ["run", "--url", "http://127.0.0.1:9", "--api-key", "k"]
+    argv += ["--input", str(requests), "--output", str(tmp_path / "out.jsonl")]
+
+    assert main([*argv, "--journal", str(journal)]) == 130
+    assert f"run the same command again to resume from {journal}" in (
+        capsys.readouterr().err
+    )

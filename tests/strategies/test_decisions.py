@@ -289,6 +289,7 @@ def test_stack_from_a_toml_table() -> None:
         ("sample:sweep_above=2", "sweep_above must be a number in"),
         ("stack:layers=nothing", "unknown strategy 'nothing'"),
         ("stack:delay=3", "no parameter 'delay'; allowed: layers, target_delay"),
+        ("stack:target_delay=1,target_delay=2", "'target_delay' given twice"),
     ],
 )
 def test_bad_parameters_are_refused_by_name(spec: str, message: str) -> None:
