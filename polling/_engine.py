@@ -82,10 +82,11 @@ _UNLIMITED_SUBMITTERS = 100
 _SUBMIT_QUEUE = 0.1
 """Seconds of paced sending that waiting submits may take up, under a rate."""
 
-_FEED_SKEW = 300.0
+_FEED_SKEW = 60.0
 """Seconds before its start that a run reads the completion feed from, when it
 submits its own jobs: none of them can finish earlier, and the margin absorbs a
-client clock that runs ahead of the API's."""
+client clock that runs ahead of the API's. A longer one makes a run that follows
+another closely read through more of the other's completions first."""
 
 _RATE_MARGIN = 0.95
 """The share of a declared rate limit the client uses, so it stays under it."""
