@@ -243,13 +243,10 @@ class _Run:
                 job_ids = [job_id]
         except AuthError:
             raise
-        except RejectedError as error:
-            if len(submission.indices) > 1:
+        except RequestError as error:
+            if isinstance(error, RejectedError) and len(submission.indices) > 1:
                 await self._split(submission, idempotent, error)
                 return
-            self._failed(submission, error)
-            return
-        except RequestError as error:
             unsure = isinstance(error, TransientError) and error.sent
             kind = OutcomeKind.UNKNOWN if unsure else OutcomeKind.FAILED
             log.warning("submit of %d requests failed: %s", len(requests), error)
@@ -282,13 +279,6 @@ class _Run:
         for part in (submission.indices[:half], submission.indices[half:]):
             key = str(uuid.uuid4())
             await self._submit(Submission(key, part, batch=len(part) > 1), idempotent)
-
-    def _failed(self, submission: Submission, error: RequestError) -> None:
-        log.warning("submit of request %s refused: %s", submission.indices, error)
-        for index in submission.indices:
-            self.outcomes.append(
-                Outcome(index, None, OutcomeKind.FAILED, error=str(error))
-            )
 
     def _report(self, polled: Report | None) -> Report:
         """The poller's report with the submits added."""
